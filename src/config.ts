@@ -1,0 +1,223 @@
+import path from 'node:path';
+import type { Options } from '@mikro-orm/core';
+import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import dotenv from 'dotenv';
+import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
+import { EmbeddedDatabase } from './embedded-postgres.js';
+import { InversifyMikroOrmError } from './errors.js';
+import { type PoolSettings, supervisePool } from './pool.js';
+
+/** Settings of this library that MikroORM itself has no place for. */
+export interface LifecycleSettings {
+  /** `AppLifecycle.start()` retries connecting until this deadline (a cold Neon branch, a booting server). */
+  connectTimeoutMs: number;
+  /** A Session holding a connection (open transaction) longer than this is logged as a leak. */
+  leakWarnMs: number;
+  /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
+  stopTimeoutMs: number;
+  /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
+  schemaUpdate: 'safe' | 'off';
+  pool: PoolSettings;
+  /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
+  embedded?: EmbeddedDatabase;
+  /** `host:port/database`, for messages (never the password). */
+  endpoint: string;
+}
+
+/** MikroORM options for PostgreSQL, plus this library's own settings under `lifecycle`. */
+export type DatabaseConfig = Partial<Options<PostgreSqlDriver>> & { lifecycle: LifecycleSettings };
+
+export type DatabaseConfigOverrides = Partial<Options<PostgreSqlDriver>> & {
+  lifecycle?: Partial<Omit<LifecycleSettings, 'pool'>> & { pool?: Partial<PoolSettings> };
+};
+
+export type Environment = Record<string, string | undefined>;
+
+export const DEFAULT_APPLICATION_NAME = 'inversify-mikro-orm';
+const EMBEDDED_DATABASE_NAME = 'app';
+
+interface IntegerSpec {
+  variable: string;
+  fallback: number;
+  min: number;
+}
+
+const INTEGER_SETTINGS = {
+  poolMin: { variable: 'DB_POOL_MIN', fallback: 5, min: 0 },
+  poolMax: { variable: 'DB_POOL_MAX', fallback: 15, min: 1 },
+  maxLifetimeSeconds: { variable: 'DB_POOL_MAX_LIFETIME_S', fallback: 300, min: 0 },
+  validateAfterIdleMs: { variable: 'DB_POOL_VALIDATE_AFTER_IDLE_MS', fallback: 1000, min: 0 },
+  acquireTimeoutMs: { variable: 'DB_POOL_ACQUIRE_TIMEOUT_MS', fallback: 30000, min: 1 },
+  idleTimeoutMs: { variable: 'DB_POOL_IDLE_TIMEOUT_MS', fallback: 10000, min: 0 },
+  connectTimeoutMs: { variable: 'DB_CONNECT_TIMEOUT_MS', fallback: 30000, min: 0 },
+  leakWarnMs: { variable: 'DB_LEAK_WARN_MS', fallback: 10000, min: 1 },
+  stopTimeoutMs: { variable: 'DB_STOP_TIMEOUT_MS', fallback: 10000, min: 1 },
+} as const satisfies Record<string, IntegerSpec>;
+
+type IntegerSettings = { [K in keyof typeof INTEGER_SETTINGS]: number };
+
+/** Collects every problem before throwing, so one run of the service reports all bad variables. */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Environment) {}
+
+  integer({ variable, fallback, min }: IntegerSpec): number {
+    const raw = this.env[variable]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min) {
+      this.problems.push(`${variable} must be a whole number >= ${min} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  boolean(variable: string, fallback: boolean): boolean {
+    const raw = this.env[variable]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${variable} must be true or false (got "${this.env[variable]}")`);
+    return fallback;
+  }
+
+  choice<T extends string>(variable: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[variable]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${variable} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  }
+}
+
+function readIntegers(reader: EnvReader): IntegerSettings {
+  const entries = Object.entries(INTEGER_SETTINGS).map(([key, spec]) => [key, reader.integer(spec)]);
+  return Object.fromEntries(entries) as IntegerSettings;
+}
+
+/** `.env` fills gaps in the real environment, never overrides it (dotenv's own rule). */
+function withDotenv(env: Environment): Environment {
+  if (env !== process.env) return env;
+  const fromFile = dotenv.config({ quiet: true, processEnv: {} }).parsed ?? {};
+  return { ...fromFile, ...env };
+}
+
+/**
+ * Reads the database settings from the environment (and `.env`), validates them, and returns
+ * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win; their
+ * `driverOptions` and `lifecycle` are merged one level deep. Throws one `InversifyMikroOrmError`
+ * (kind `config`) that names every bad variable.
+ */
+export function loadDatabaseConfig(
+  overrides: DatabaseConfigOverrides = {},
+  env: Environment = process.env,
+): DatabaseConfig {
+  const vars = withDotenv(env);
+  const reader = new EnvReader(vars);
+  const ints = readIntegers(reader);
+  const echo = reader.boolean('DB_ECHO', false);
+  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
+  if (ints.poolMin > ints.poolMax) {
+    reader.problems.push(`DB_POOL_MIN (${ints.poolMin}) must not be greater than DB_POOL_MAX (${ints.poolMax})`);
+  }
+  const connection = resolveConnection(vars, reader);
+  if (reader.problems.length > 0) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `Invalid database configuration:\n  - ${reader.problems.join('\n  - ')}\nFix these environment variables (or .env) and start again.`,
+    );
+  }
+
+  const pool: PoolSettings = {
+    min: ints.poolMin,
+    max: ints.poolMax,
+    maxLifetimeSeconds: ints.maxLifetimeSeconds,
+    validateAfterIdleMs: ints.validateAfterIdleMs,
+    acquireTimeoutMs: ints.acquireTimeoutMs,
+    idleTimeoutMs: ints.idleTimeoutMs,
+    ...overrides.lifecycle?.pool,
+  };
+  const lifecycle: LifecycleSettings = {
+    connectTimeoutMs: ints.connectTimeoutMs,
+    leakWarnMs: ints.leakWarnMs,
+    stopTimeoutMs: ints.stopTimeoutMs,
+    schemaUpdate,
+    endpoint: connection.endpoint,
+    embedded: connection.embedded,
+    ...overrides.lifecycle,
+    pool,
+  };
+  const driverOptions = {
+    application_name: DEFAULT_APPLICATION_NAME,
+    ...connection.driverOptions,
+    ...poolDriverOptions(pool),
+    ...(overrides.driverOptions as Record<string, unknown> | undefined),
+  };
+  const { lifecycle: _ignored, driverOptions: _alsoIgnored, ...rest } = overrides;
+  return {
+    clientUrl: connection.clientUrl,
+    dbName: connection.dbName,
+    pool: { min: pool.min, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },
+    debug: echo ? ['query'] : false,
+    ...rest,
+    driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
+    lifecycle,
+  };
+}
+
+/**
+ * Everything MikroORM 7 does not forward from `pool` to `pg.Pool` goes through `driverOptions`,
+ * and `onPoolCreated` adds what `pg-pool` has no option for.
+ */
+function poolDriverOptions(pool: PoolSettings): Record<string, unknown> {
+  return {
+    min: pool.min,
+    max: pool.max,
+    idleTimeoutMillis: pool.idleTimeoutMs,
+    maxLifetimeSeconds: pool.maxLifetimeSeconds,
+    connectionTimeoutMillis: pool.acquireTimeoutMs,
+    validateAfterIdleMillis: pool.validateAfterIdleMs,
+    onPoolCreated: (created: import('pg').Pool) => supervisePool(created, pool),
+  };
+}
+
+interface ResolvedConnection {
+  clientUrl?: string;
+  dbName?: string;
+  endpoint: string;
+  driverOptions: Record<string, unknown>;
+  embedded?: EmbeddedDatabase;
+}
+
+function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnection {
+  const rawUrl = vars.DATABASE_URL?.trim();
+  if (rawUrl) {
+    const parsed = parseConnectionUrl(rawUrl, 'DATABASE_URL');
+    if ('problems' in parsed) {
+      reader.problems.push(...parsed.problems);
+      return { endpoint: 'unknown', driverOptions: {} };
+    }
+    const { url } = parsed;
+    return {
+      clientUrl: url.clientUrl,
+      endpoint: describeEndpoint(url.host, url.port, url.database),
+      driverOptions: url.driverOptions,
+    };
+  }
+  if (vars.NODE_ENV === 'production') {
+    reader.problems.push(
+      'DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only',
+    );
+    return { endpoint: 'unknown', driverOptions: {} };
+  }
+  const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');
+  const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
+  return {
+    // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.
+    clientUrl: `postgresql://postgres@127.0.0.1/${EMBEDDED_DATABASE_NAME}`,
+    dbName: EMBEDDED_DATABASE_NAME,
+    endpoint: `embedded PostgreSQL (${dataDir})`,
+    driverOptions: {},
+    embedded,
+  };
+}

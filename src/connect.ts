@@ -1,0 +1,46 @@
+import { InversifyMikroOrmError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Orm } from './orm.js';
+import { sleep, withTimeout } from './timeout.js';
+
+const FIRST_DELAY_MS = 100;
+const MAX_DELAY_MS = 2000;
+
+/**
+ * Connects, retrying with exponential backoff and full jitter until the deadline: a Neon branch
+ * waking up, or a server still booting, is not a reason to crash.
+ */
+export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const remaining = Math.max(1, deadline - Date.now());
+    const reason = await tryConnect(orm, remaining);
+    if (reason === undefined) return;
+    const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (attempt - 1)) * Math.random();
+    if (Date.now() + delay >= deadline) {
+      throw new InversifyMikroOrmError(
+        'connect',
+        `Could not connect to PostgreSQL at ${endpoint} within ${timeoutMs} ms (${attempt} attempts); last error: ${reason.message}. Check that the server is running and DATABASE_URL is right, or raise DB_CONNECT_TIMEOUT_MS.`,
+        { cause: reason.cause },
+      );
+    }
+    log.warn(
+      { endpoint, attempt, retryInMs: Math.round(delay), reason: reason.message },
+      'Database not reachable yet; retrying',
+    );
+    await sleep(delay);
+  }
+}
+
+async function tryConnect(orm: Orm, ms: number): Promise<{ message: string; cause: unknown } | undefined> {
+  try {
+    const check = await withTimeout(
+      orm.connect().then(() => orm.checkConnection()),
+      ms,
+      () => new Error(`no answer within ${ms} ms`),
+    );
+    return check.ok ? undefined : { message: check.reason, cause: check.error };
+  } catch (error) {
+    return { message: (error as Error).message ?? String(error), cause: error };
+  }
+}

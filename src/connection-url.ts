@@ -1,0 +1,92 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+
+/** What a `postgres://` URL says, split into what MikroORM understands and what only `pg` does. */
+export interface ParsedConnectionUrl {
+  /** The URL without credentials-free query parameters MikroORM would silently drop. */
+  clientUrl: string;
+  host: string;
+  port: number;
+  database: string;
+  /** `pg` client options that MikroORM 7 does not derive from `clientUrl` (TLS, channel binding). */
+  driverOptions: {
+    ssl?: boolean | TlsConnectionOptions;
+    enableChannelBinding?: boolean;
+    application_name?: string;
+  };
+}
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+/**
+ * libpq semantics: `require` encrypts without checking the certificate, `verify-ca` checks the
+ * chain, `verify-full` also the host name. `allow`/`prefer` cannot be opportunistic in `pg`, so
+ * they encrypt like `require` (safer than silently sending plaintext).
+ */
+function tlsFor(mode: SslMode): boolean | TlsConnectionOptions {
+  switch (mode) {
+    case 'disable':
+      return false;
+    case 'allow':
+    case 'prefer':
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+  }
+}
+
+/** Describes a URL for messages: host, port and database, never the user's password. */
+export function describeEndpoint(host: string, port: number, database?: string): string {
+  return `${host}:${port}${database ? `/${database}` : ''}`;
+}
+
+/**
+ * Parses `DATABASE_URL`. Returns a list of problems instead of throwing, so config validation can
+ * report every bad variable at once. Problems never quote the URL (it may hold a password).
+ */
+export function parseConnectionUrl(
+  raw: string,
+  variable: string,
+): { url: ParsedConnectionUrl } | { problems: string[] } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return {
+      problems: [`${variable} is not a valid URL (expected postgresql://user:password@host:5432/database)`],
+    };
+  }
+  const problems: string[] = [];
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    problems.push(`${variable} must start with postgresql:// or postgres:// (got ${url.protocol}//)`);
+  }
+  if (!url.hostname) problems.push(`${variable} has no host`);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) problems.push(`${variable} has no database name (add /<database> after the host)`);
+  const sslMode = url.searchParams.get('sslmode');
+  if (sslMode !== null && !SSL_MODES.includes(sslMode as SslMode)) {
+    problems.push(`${variable} has sslmode=${sslMode}; expected one of ${SSL_MODES.join(', ')}`);
+  }
+  const channelBinding = url.searchParams.get('channel_binding');
+  if (channelBinding !== null && !['disable', 'prefer', 'require'].includes(channelBinding)) {
+    problems.push(`${variable} has channel_binding=${channelBinding}; expected disable, prefer or require`);
+  }
+  if (problems.length > 0) return { problems };
+
+  const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
+  if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode);
+  if (channelBinding === 'require' || channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
+  const applicationName = url.searchParams.get('application_name');
+  if (applicationName) driverOptions.application_name = applicationName;
+
+  const port = url.port ? Number(url.port) : 5432;
+  const clientUrl = new URL(url.href);
+  clientUrl.search = '';
+  clientUrl.port = String(port);
+  return {
+    url: { clientUrl: clientUrl.href, host: url.hostname, port, database, driverOptions },
+  };
+}

@@ -1,0 +1,51 @@
+/** SQLSTATE classes and socket codes that mean "this connection is gone", not "this query is wrong". */
+const DISCONNECT_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
+const DISCONNECT_SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+const DISCONNECT_MESSAGES =
+  /Connection terminated|terminating connection|Client has encountered a connection error|Connection ended unexpectedly|not queryable|Client was closed/i;
+const ACQUIRE_TIMEOUT_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
+
+/** MikroORM wraps driver errors; the original `pg` error sits somewhere down the `cause` chain. */
+function* causeChain(error: unknown): Generator<Record<string, unknown>> {
+  const seen = new Set<unknown>();
+  let current = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    yield current as Record<string, unknown>;
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
+function matches(error: unknown, test: (code: string, message: string) => boolean): boolean {
+  for (const link of causeChain(error)) {
+    const code = typeof link.code === 'string' ? link.code : '';
+    const message = typeof link.message === 'string' ? link.message : '';
+    if (test(code, message)) return true;
+  }
+  return false;
+}
+
+/** True when the error means the server connection died (the query itself may be fine). */
+export function isDisconnectError(error: unknown): boolean {
+  return matches(
+    error,
+    (code, message) =>
+      DISCONNECT_SQLSTATES.has(code) ||
+      code.startsWith('08') ||
+      DISCONNECT_SOCKET_CODES.has(code) ||
+      DISCONNECT_MESSAGES.test(message),
+  );
+}
+
+/** True when no pooled connection could be had within the acquire timeout. */
+export function isAcquireTimeoutError(error: unknown): boolean {
+  return matches(error, (_code, message) => ACQUIRE_TIMEOUT_MESSAGES.test(message));
+}

@@ -1,0 +1,17 @@
+export type { DatabaseConfig, DatabaseConfigOverrides, Environment, LifecycleSettings } from './config.js';
+export { loadDatabaseConfig } from './config.js';
+export { isAcquireTimeoutError, isDisconnectError } from './database-errors.js';
+export { databaseModule } from './database-module.js';
+export type { EmbeddedDatabaseOptions, EmbeddedEndpoint } from './embedded-postgres.js';
+export { EmbeddedDatabase } from './embedded-postgres.js';
+export type { InversifyMikroOrmErrorKind } from './errors.js';
+export { InversifyMikroOrmError, isInversifyMikroOrmError } from './errors.js';
+export type { LifecycleHook, LifecycleState } from './lifecycle.js';
+export { AppLifecycle, nativePool } from './lifecycle.js';
+export type { Logger } from './logger.js';
+export type { PoolSettings } from './pool.js';
+export { poolStats } from './pool.js';
+export { registerSessionPerRequest, withSession } from './request-context.js';
+export type { SchemaSyncOutcome } from './schema-sync.js';
+export { schemaFingerprint } from './schema-sync.js';
+export { Session } from './session.js';

@@ -1,0 +1,54 @@
+import { RequestContext } from '@mikro-orm/core';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Container } from 'inversify';
+import type { Session } from './session.js';
+import { releaseSession, type SessionLogger } from './session-release.js';
+
+const silentLogger: SessionLogger = { warn: () => undefined };
+
+/**
+ * Runs `fn` in its own unit of work, with the guarantees an HTTP request gets: every
+ * `container.get(Session)` inside shares one fork, and a transaction left open is rolled back.
+ * For jobs, scripts and message handlers.
+ */
+export async function withSession<T>(
+  container: Container,
+  fn: (session: Session) => Promise<T>,
+  log: SessionLogger = silentLogger,
+): Promise<T> {
+  const orm = container.get(MikroORM);
+  const session = orm.em.fork();
+  return RequestContext.create(session, async () => {
+    try {
+      return await fn(session);
+    } finally {
+      await releaseSession(session, log, 'withSession');
+    }
+  });
+}
+
+/**
+ * Registers hooks on a Fastify instance so each HTTP request runs inside MikroORM's
+ * `RequestContext` with a fresh fork: the controller, its services, guards and middleware all get
+ * the same Session, and two requests never share one. Register it before the routes.
+ */
+export function registerSessionPerRequest(fastify: FastifyInstance, orm: MikroORM): void {
+  const sessions = new WeakMap<FastifyRequest, Session>();
+
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const session = orm.em.fork();
+    sessions.set(request, session);
+    // `create` with a callback keeps the whole rest of Fastify's chain inside the async context.
+    RequestContext.create(session, done);
+  });
+
+  const release = async (request: FastifyRequest) => {
+    const session = sessions.get(request);
+    if (!session) return;
+    sessions.delete(request);
+    await releaseSession(session, request.log, `${request.method} ${request.url}`);
+  };
+  fastify.addHook('onResponse', release);
+  fastify.addHook('onRequestAbort', release);
+}
