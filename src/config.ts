@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Options } from '@mikro-orm/core';
-import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import dotenv from 'dotenv';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import { EmbeddedDatabase } from './embedded-postgres.js';
@@ -155,6 +155,7 @@ export function loadDatabaseConfig(
   };
   const { lifecycle: _ignored, driverOptions: _alsoIgnored, ...rest } = overrides;
   return {
+    driver: PostgreSqlDriver,
     clientUrl: connection.clientUrl,
     dbName: connection.dbName,
     pool: { min: pool.min, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },

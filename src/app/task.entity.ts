@@ -1,0 +1,21 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+
+export const TITLE_MAX_LENGTH = 200;
+
+/** A to-do item. Defined with `defineEntity`, so it needs no decorators or reflection at runtime. */
+export const TaskSchema = defineEntity({
+  name: 'Task',
+  tableName: 'task',
+  properties: {
+    id: p.integer().primary(),
+    title: p.string().length(TITLE_MAX_LENGTH),
+    done: p.boolean().default(false),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+});
+
+export type Task = InferEntity<typeof TaskSchema>;
