@@ -67,7 +67,7 @@ export class AppLifecycle {
   }
 
   start(): Promise<void> {
-    if (this.#stopping) {
+    if (this.#stopping && !this.#starting) {
       return Promise.reject(
         new InversifyMikroOrmError(
           'lifecycle',
@@ -102,13 +102,18 @@ export class AppLifecycle {
       for (const hook of this.#startHooks) await hook.run();
       this.#state = 'running';
     } catch (error) {
-      await this.stop();
+      this.#stopping ??= this.#shutdown();
+      await this.#stopping;
       throw error;
     }
   }
 
   async #stop(): Promise<void> {
     await this.#starting?.catch(() => undefined);
+    await this.#shutdown();
+  }
+
+  async #shutdown(): Promise<void> {
     this.#state = 'stopping';
     for (const hook of [...this.#stopHooks].reverse()) {
       await this.#bounded(`stop hook "${hook.name}"`, async () => hook.run());

@@ -91,8 +91,8 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
 
 /** Opens connections until the pool holds `min`, so the first requests don't pay for connecting. */
 export async function warmPool(pool: Pool, min: number): Promise<void> {
-  const missing = Math.max(0, min - pool.totalCount);
-  const clients = await Promise.all(Array.from({ length: missing }, () => pool.connect()));
+  // Held all at once, so idle clients cannot be handed out twice and the pool must open the rest.
+  const clients = await Promise.all(Array.from({ length: min }, () => pool.connect()));
   for (const client of clients) client.release();
 }
 

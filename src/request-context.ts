@@ -1,8 +1,8 @@
-import { RequestContext } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Container } from 'inversify';
-import type { Session } from './session.js';
+import type { Orm } from './orm.js';
+import { runInNewSession, type Session } from './session.js';
 import { releaseSession, type SessionLogger } from './session-release.js';
 
 const silentLogger: SessionLogger = { warn: () => undefined };
@@ -17,9 +17,7 @@ export async function withSession<T>(
   fn: (session: Session) => Promise<T>,
   log: SessionLogger = silentLogger,
 ): Promise<T> {
-  const orm = container.get(MikroORM);
-  const session = orm.em.fork();
-  return RequestContext.create(session, async () => {
+  return runInNewSession(container.get(MikroORM), async (session) => {
     try {
       return await fn(session);
     } finally {
@@ -33,14 +31,15 @@ export async function withSession<T>(
  * `RequestContext` with a fresh fork: the controller, its services, guards and middleware all get
  * the same Session, and two requests never share one. Register it before the routes.
  */
-export function registerSessionPerRequest(fastify: FastifyInstance, orm: MikroORM): void {
+export function registerSessionPerRequest(fastify: FastifyInstance, orm: Orm): void {
   const sessions = new WeakMap<FastifyRequest, Session>();
 
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const session = orm.em.fork();
-    sessions.set(request, session);
-    // `create` with a callback keeps the whole rest of Fastify's chain inside the async context.
-    RequestContext.create(session, done);
+    // Calling `done` inside keeps the whole rest of Fastify's chain in this async context.
+    runInNewSession(orm, (session) => {
+      sessions.set(request, session);
+      done();
+    });
   });
 
   const release = async (request: FastifyRequest) => {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { DatabaseSchema } from '@mikro-orm/sql';
 import type { Orm } from './orm.js';
 
 /** Any fixed 64-bit number; shared by every instance of every service using this library. */
@@ -24,7 +26,7 @@ export async function syncSchema(orm: Orm): Promise<SchemaSyncOutcome> {
   return em.transactional(async (tx) => {
     await tx.execute('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY.toString()]);
     if ((await readFingerprint(tx)) === fingerprint) return 'already-updated';
-    const sql = await orm.schema.getUpdateSchemaSQL({ safe: true, wrap: false });
+    const sql = await safeUpdateSql(orm, tx);
     if (sql.trim()) await tx.execute(sql);
     await tx.execute(
       `create table if not exists ${FINGERPRINT_TABLE} (id int primary key, fingerprint text not null, updated_at timestamptz not null default now())`,
@@ -35,6 +37,44 @@ export async function syncSchema(orm: Orm): Promise<SchemaSyncOutcome> {
     );
     return 'updated';
   });
+}
+
+/**
+ * The update SQL with one change to MikroORM's `safe` mode: columns the metadata no longer maps
+ * are hidden from the diff, because MikroORM would otherwise "rename" such a column into a new
+ * one of the same type, moving old data under a new name. Unmapped NOT NULL columns without a
+ * default become nullable, so inserts by the new code keep working; nothing is dropped.
+ */
+async function safeUpdateSql(orm: Orm, tx: EntityManager): Promise<string> {
+  const platform = orm.em.getPlatform();
+  const target = orm.schema.getTargetSchema();
+  const current = await DatabaseSchema.create(
+    orm.em.getConnection(),
+    platform,
+    orm.config,
+    undefined,
+    target.getNamespaces(),
+    undefined,
+    undefined,
+    undefined,
+    tx.getTransactionContext(),
+  );
+  const relaxed: string[] = [];
+  for (const table of current.getTables()) {
+    const wanted = target.getTable(table.getShortestName());
+    if (!wanted) continue;
+    for (const column of table.getColumns()) {
+      if (wanted.hasColumn(column.name)) continue;
+      table.removeColumn(column.name);
+      if (!column.nullable && column.default == null) {
+        relaxed.push(
+          `alter table ${table.getQuotedName()} alter column ${platform.quoteIdentifier(column.name)} drop not null;`,
+        );
+      }
+    }
+  }
+  const sql = await orm.schema.getUpdateSchemaSQL({ safe: true, wrap: false, fromSchema: current });
+  return [sql, ...relaxed].join('\n');
 }
 
 /** A hash of the schema the metadata asks for: computed in memory, no database round trip. */

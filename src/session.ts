@@ -18,5 +18,18 @@ export const Session = class Session {} as unknown as AbstractNewable<Session>;
  * HTTP request shares one unit of work), otherwise a fresh fork.
  */
 export function resolveSession(orm: Orm): Session {
-  return (RequestContext.getEntityManager(orm.config.get('contextName')) as Session | undefined) ?? orm.em.fork();
+  return contextSession(orm) ?? orm.em.fork();
+}
+
+/** The fork MikroORM's `RequestContext` holds for the current async context, if any. */
+export function contextSession(orm: Orm): Session | undefined {
+  return RequestContext.getEntityManager(orm.config.get('contextName')) as Session | undefined;
+}
+
+/**
+ * Runs `fn` inside a new `RequestContext`. MikroORM forks the given manager for the context, so
+ * the fork handed to `fn` is the one every `container.get(Session)` inside will return.
+ */
+export function runInNewSession<T>(orm: Orm, fn: (session: Session) => T): T {
+  return RequestContext.create(orm.em, () => fn(contextSession(orm) as Session));
 }
