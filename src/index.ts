@@ -6,7 +6,7 @@ export type { EmbeddedDatabaseOptions, EmbeddedEndpoint } from './embedded-postg
 export { EmbeddedDatabase } from './embedded-postgres.js';
 export type { InversifyMikroOrmErrorKind } from './errors.js';
 export { InversifyMikroOrmError, isInversifyMikroOrmError } from './errors.js';
-export type { LifecycleHook, LifecycleState } from './lifecycle.js';
+export type { LifecycleHook, LifecycleState, StopHookOptions } from './lifecycle.js';
 export { AppLifecycle, nativePool } from './lifecycle.js';
 export type { Logger } from './logger.js';
 export type { PoolSettings } from './pool.js';

@@ -14,6 +14,12 @@ export type LifecycleState = 'idle' | 'starting' | 'running' | 'stopping' | 'sto
 interface NamedHook {
   name: string;
   run: LifecycleHook;
+  timeoutMs?: number;
+}
+
+export interface StopHookOptions {
+  /** Overrides DB_STOP_TIMEOUT_MS for this hook (an HTTP drain has its own budget). */
+  timeoutMs?: number;
 }
 
 /**
@@ -61,8 +67,8 @@ export class AppLifecycle {
   }
 
   /** Runs on stop before the ORM closes, in reverse registration order (HTTP: stop accepting, drain). */
-  onStop(name: string, run: LifecycleHook): this {
-    this.#stopHooks.push({ name, run });
+  onStop(name: string, run: LifecycleHook, options: StopHookOptions = {}): this {
+    this.#stopHooks.push({ name, run, timeoutMs: options.timeoutMs });
     return this;
   }
 
@@ -116,7 +122,7 @@ export class AppLifecycle {
   async #shutdown(): Promise<void> {
     this.#state = 'stopping';
     for (const hook of [...this.#stopHooks].reverse()) {
-      await this.#bounded(`stop hook "${hook.name}"`, async () => hook.run());
+      await this.#bounded(`stop hook "${hook.name}"`, async () => hook.run(), hook.timeoutMs);
     }
     await this.#bounded('orm.close()', () => this.orm.close());
     const { embedded } = this.settings;
@@ -125,8 +131,7 @@ export class AppLifecycle {
   }
 
   /** A hung step is abandoned after the stop timeout so it cannot keep the process alive. */
-  async #bounded(what: string, step: () => Promise<void>): Promise<void> {
-    const ms = this.settings.stopTimeoutMs;
+  async #bounded(what: string, step: () => Promise<void>, ms = this.settings.stopTimeoutMs): Promise<void> {
     try {
       await withTimeout(
         step(),

@@ -52,10 +52,13 @@ describe('EmbeddedDatabase', () => {
     }
   });
 
-  it.runIf(process.getuid?.() === 0)('as root, explains when the server user cannot reach the data folder', async () => {
-    const locked = await mkdtemp(path.join(root, 'locked-'));
-    await chmod(locked, 0o700);
-    const embedded = new EmbeddedDatabase({ dataDir: path.join(locked, 'data'), database: 'app' });
-    await expect(embedded.start()).rejects.toThrow(/cannot enter .*locked-.*chmod o\+x/);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'as root, explains when the server user cannot reach the data folder',
+    async () => {
+      const locked = await mkdtemp(path.join(root, 'locked-'));
+      await chmod(locked, 0o700);
+      const embedded = new EmbeddedDatabase({ dataDir: path.join(locked, 'data'), database: 'app' });
+      await expect(embedded.start()).rejects.toThrow(/cannot enter .*locked-.*chmod o\+x/);
+    },
+  );
 });

@@ -1,0 +1,47 @@
+import { inject, injectable } from 'inversify';
+import { Session } from '../index.js';
+import { notFound } from './api-error.js';
+import { type Task, TaskSchema } from './task.entity.js';
+import type { CreateTaskInput, Page, UpdateTaskInput } from './task-input.js';
+
+export interface TaskPage extends Page {
+  items: Task[];
+  total: number;
+}
+
+/**
+ * The Tasks use cases. It stages changes in the injected `Session` and leaves the commit to the
+ * caller: the controller gets the same Session and flushes once, the whole request one unit of work.
+ */
+@injectable()
+export class TaskService {
+  constructor(@inject(Session) readonly session: Session) {}
+
+  create(input: CreateTaskInput): Task {
+    return this.session.create(TaskSchema, { title: input.title, done: input.done ?? false });
+  }
+
+  async list(page: Page): Promise<TaskPage> {
+    const [items, total] = await this.session.findAndCount(
+      TaskSchema,
+      {},
+      { limit: page.limit, offset: page.offset, orderBy: { id: 'asc' } },
+    );
+    return { items, total, ...page };
+  }
+
+  async get(id: number): Promise<Task> {
+    const task = await this.session.findOne(TaskSchema, id);
+    if (!task) throw notFound(`task ${id} does not exist`);
+    return task;
+  }
+
+  async update(id: number, input: UpdateTaskInput): Promise<Task> {
+    const task = await this.get(id);
+    return this.session.assign(task, input);
+  }
+
+  async remove(id: number): Promise<void> {
+    this.session.remove(await this.get(id));
+  }
+}

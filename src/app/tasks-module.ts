@@ -1,0 +1,16 @@
+import { ContainerModule } from 'inversify';
+import { HealthController } from './health.controller.js';
+import { HttpErrorFilter } from './http-error-filter.js';
+import { TaskService } from './task.service.js';
+import { TasksController } from './tasks.controller.js';
+
+/**
+ * The Tasks API's bindings. Controller and service inject the request's Session, so they are
+ * transient (a singleton would capture one request's Session forever).
+ */
+export const tasksModule = new ContainerModule(({ bind }) => {
+  bind(TaskService).toSelf().inTransientScope();
+  bind(TasksController).toSelf().inTransientScope();
+  bind(HealthController).toSelf().inSingletonScope();
+  bind(HttpErrorFilter).toSelf().inSingletonScope();
+});
