@@ -11,11 +11,15 @@ export interface ErrorResponse {
 const RETRY_AFTER_SECONDS = '1';
 
 /** Fastify's own errors for requests it refuses before any handler runs. */
-const FASTIFY_ERRORS: Record<string, { code: string; status: number }> = {
+const FASTIFY_ERRORS: Record<string, { code: string; status: number; message?: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', status: 400 },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', status: 400 },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', status: 413 },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', status: 415 },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    status: 415,
+    message: 'request body must be JSON, sent with content-type: application/json',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_content_length', status: 400 },
   FST_ERR_VALIDATION: { code: 'validation_failed', status: 400 },
 };
@@ -35,7 +39,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof ApiError) return respond(error.status, error.code, error.message, error.headers);
   const fastifyCode = (error as { code?: string }).code;
   const known = fastifyCode ? FASTIFY_ERRORS[fastifyCode] : undefined;
-  if (known) return respond(known.status, known.code, (error as Error).message);
+  if (known) return respond(known.status, known.code, known.message ?? (error as Error).message);
   if (isAcquireTimeoutError(error)) {
     return respond(503, 'database_busy', 'All database connections are busy; retry shortly.', {
       'retry-after': RETRY_AFTER_SECONDS,
