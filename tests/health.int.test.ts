@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTasksApp, type TasksApp } from './helpers/tasks-app.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
+
+describe('health endpoints', () => {
+  let db: IsolatedDatabase;
+  let proxy: TcpProxy;
+  let tasks: TasksApp;
+
+  beforeAll(async () => {
+    db = await testDatabase.create('health');
+    const target = new URL(db.url);
+    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    tasks = await startTasksApp({ DATABASE_URL: proxy.urlFor(db.url) });
+  });
+
+  afterAll(async () => {
+    await tasks.lifecycle.stop();
+    await proxy.close();
+    await db.drop();
+  });
+
+  it('GET /health/live answers 200', async () => {
+    const response = await tasks.app.inject({ method: 'GET', url: '/health/live' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /health/ready answers 200 with the pool figures', async () => {
+    const response = await tasks.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ready', pool: { total: 5, idle: 5, waiting: 0 } });
+  });
+
+  it('GET /health/ready answers 503 when the database does not answer within 1 s', async () => {
+    proxy.stall();
+    try {
+      const started = Date.now();
+      const response = await tasks.app.inject({ method: 'GET', url: '/health/ready' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ status: 'database_unavailable', pool: { total: 5 } });
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      proxy.resume();
+    }
+  });
+
+  it('GET /health/ready answers 503 as soon as shutdown begins', async () => {
+    let release = () => undefined as void;
+    tasks.lifecycle.onStop('hold', () => new Promise<void>((resolve) => (release = resolve)));
+    const stopping = tasks.lifecycle.stop();
+    await expect.poll(() => tasks.lifecycle.state).toBe('stopping');
+    const response = await tasks.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ status: 'stopping' });
+    release();
+    await stopping;
+  });
+});
