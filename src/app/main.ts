@@ -3,7 +3,7 @@ import { Container } from 'inversify';
 import { pino } from 'pino';
 import { loadAppDatabaseConfig } from '../../mikro-orm.config.js';
 import { AppLifecycle, databaseModule } from '../index.js';
-import { buildServer } from './server.js';
+import { buildServer, closeGracefully } from './server.js';
 import { readServiceSettings } from './service-settings.js';
 import { stopOnSignals } from './signals.js';
 import { tasksModule } from './tasks-module.js';
@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     stopOnSignals(lifecycle, log);
     await lifecycle.start();
     const app = await buildServer(container, { logger: log });
-    lifecycle.onStop('http server', () => app.close(), { timeoutMs: settings.shutdownTimeoutMs });
+    // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
+    lifecycle.onStop('http server', () => closeGracefully(app, settings.shutdownTimeoutMs), {
+      timeoutMs: settings.shutdownTimeoutMs + 1000,
+    });
     await app.listen({ port: settings.port, host: settings.host });
   } catch (error) {
     log.fatal({ err: error }, 'The service could not start');
