@@ -1,11 +1,12 @@
 import path from 'node:path';
 import type { Options } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import dotenv from 'dotenv';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import { EmbeddedDatabase } from './embedded-postgres.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { type PoolSettings, supervisePool } from './pool.js';
+import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
 /** Settings of this library that MikroORM itself has no place for. */
 export interface LifecycleSettings {
@@ -155,7 +156,7 @@ export function loadDatabaseConfig(
   };
   const { lifecycle: _ignored, driverOptions: _alsoIgnored, ...rest } = overrides;
   return {
-    driver: PostgreSqlDriver,
+    driver: ResilientPostgreSqlDriver,
     clientUrl: connection.clientUrl,
     dbName: connection.dbName,
     pool: { min: pool.min, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },

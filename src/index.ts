@@ -6,12 +6,14 @@ export type { EmbeddedDatabaseOptions, EmbeddedEndpoint } from './embedded-postg
 export { EmbeddedDatabase } from './embedded-postgres.js';
 export type { InversifyMikroOrmErrorKind } from './errors.js';
 export { InversifyMikroOrmError, isInversifyMikroOrmError } from './errors.js';
-export type { LifecycleHook, LifecycleState, StopHookOptions } from './lifecycle.js';
+export type { LifecycleHook, LifecycleState, StartOptions, StopHookOptions } from './lifecycle.js';
 export { AppLifecycle, nativePool } from './lifecycle.js';
 export type { Logger } from './logger.js';
 export type { PoolSettings } from './pool.js';
 export { poolStats } from './pool.js';
 export { registerSessionPerRequest, withSession } from './request-context.js';
+export { ResilientPostgreSqlConnection, ResilientPostgreSqlDriver } from './resilient-driver.js';
 export type { SchemaSyncOutcome } from './schema-sync.js';
 export { schemaFingerprint } from './schema-sync.js';
+export { validateScopes } from './scope-validation.js';
 export { Session } from './session.js';

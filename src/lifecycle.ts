@@ -1,11 +1,14 @@
+import type { Container } from 'inversify';
 import type { Pool } from 'pg';
 import type { LifecycleSettings } from './config.js';
 import { connectWithRetry } from './connect.js';
 import { InversifyMikroOrmError } from './errors.js';
+import { LeakDetector } from './leak-detector.js';
 import { type Logger, stderrLogger } from './logger.js';
 import type { Orm } from './orm.js';
 import { warmPool } from './pool.js';
 import { type SchemaSyncOutcome, syncSchema } from './schema-sync.js';
+import { validateScopes } from './scope-validation.js';
 import { withTimeout } from './timeout.js';
 
 export type LifecycleHook = () => void | Promise<void>;
@@ -15,6 +18,11 @@ interface NamedHook {
   name: string;
   run: LifecycleHook;
   timeoutMs?: number;
+}
+
+export interface StartOptions {
+  /** The container this lifecycle came from: checked for singletons that would capture a Session. */
+  container?: Container;
 }
 
 export interface StopHookOptions {
@@ -72,7 +80,11 @@ export class AppLifecycle {
     return this;
   }
 
-  start(): Promise<void> {
+  /**
+   * Connects and prepares the database. Pass the container to have its scopes validated first
+   * (Inversify gives a binding no handle on its container, so the lifecycle cannot find it itself).
+   */
+  start(options: StartOptions = {}): Promise<void> {
     if (this.#stopping && !this.#starting) {
       return Promise.reject(
         new InversifyMikroOrmError(
@@ -81,7 +93,7 @@ export class AppLifecycle {
         ),
       );
     }
-    this.#starting ??= this.#start();
+    this.#starting ??= this.#start(options.container);
     return this.#starting;
   }
 
@@ -91,9 +103,10 @@ export class AppLifecycle {
     return this.#stopping;
   }
 
-  async #start(): Promise<void> {
+  async #start(container: Container | undefined): Promise<void> {
     this.#state = 'starting';
     try {
+      if (container) validateScopes(container);
       const { embedded } = this.settings;
       if (embedded) {
         const endpoint = await embedded.start();
@@ -103,7 +116,13 @@ export class AppLifecycle {
         );
       }
       await connectWithRetry(this.orm, this.settings.endpoint, this.settings.connectTimeoutMs, this.#log);
-      if (this.settings.schemaUpdate === 'safe') this.#schema = await syncSchema(this.orm);
+      if (this.settings.schemaUpdate === 'safe') {
+        const began = performance.now();
+        this.#schema = await syncSchema(this.orm);
+        const ms = Math.round((performance.now() - began) * 100) / 100;
+        this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
+      }
+      this.orm.em.getEventManager().registerSubscriber(new LeakDetector(this.settings.leakWarnMs, () => this.#log));
       await warmPool(await nativePool(this.orm), this.settings.pool.min);
       for (const hook of this.#startHooks) await hook.run();
       this.#state = 'running';

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     container.load(databaseModule({ ...database, colors: false, logger: (message) => log.info(message) }), tasksModule);
     const lifecycle = container.get(AppLifecycle).useLogger(log);
     stopOnSignals(lifecycle, log);
-    await lifecycle.start();
+    await lifecycle.start({ container });
     const app = await buildServer(container, { logger: log });
     // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
     lifecycle.onStop('http server', () => closeGracefully(app, settings.shutdownTimeoutMs), {

@@ -32,7 +32,7 @@ export async function startTasksApp(
   container.load(databaseModule(loadDatabaseConfig({ entities: [TaskSchema] }, env)), tasksModule);
   extend(container);
   const lifecycle = container.get(AppLifecycle).useLogger(logger);
-  await lifecycle.start();
+  await lifecycle.start({ container });
   const app = await buildServer(container, { logger });
   lifecycle.onStop('http server', () => app.close());
   await app.ready();

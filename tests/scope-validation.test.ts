@@ -1,0 +1,106 @@
+import 'reflect-metadata';
+import { Container, inject, injectable } from 'inversify';
+import { describe, expect, it } from 'vitest';
+import { TaskSchema } from '../src/app/task.entity.js';
+import { tasksModule } from '../src/app/tasks-module.js';
+import {
+  AppLifecycle,
+  databaseModule,
+  InversifyMikroOrmError,
+  loadDatabaseConfig,
+  Session,
+  validateScopes,
+} from '../src/index.js';
+
+@injectable()
+class TaskService {
+  constructor(@inject(Session) readonly session: Session) {}
+}
+
+@injectable()
+class TaskFacade {
+  constructor(@inject(TaskService) readonly tasks: TaskService) {}
+}
+
+@injectable()
+class ReportCache {
+  constructor(@inject(TaskFacade) readonly facade: TaskFacade) {}
+}
+
+@injectable()
+class Clock {}
+
+@injectable()
+class Scheduler {
+  constructor(@inject(Clock) readonly clock: Clock) {}
+}
+
+/** No database is touched: the module connects lazily, and validation only reads bindings. */
+function containerWith(bind: (container: Container) => void): Container {
+  const container = new Container();
+  container.load(
+    databaseModule(loadDatabaseConfig({ entities: [TaskSchema] }, { DATABASE_URL: 'postgresql://u@127.0.0.1:1/db' })),
+  );
+  bind(container);
+  return container;
+}
+
+function scopeError(container: Container): InversifyMikroOrmError {
+  try {
+    validateScopes(container);
+  } catch (error) {
+    return error as InversifyMikroOrmError;
+  }
+  throw new Error('expected validateScopes to throw');
+}
+
+describe('validateScopes', () => {
+  it('names the whole path from a singleton through transient services to Session', () => {
+    const container = containerWith((c) => {
+      c.bind(ReportCache).toSelf().inSingletonScope();
+      c.bind(TaskFacade).toSelf();
+      c.bind(TaskService).toSelf();
+    });
+    const error = scopeError(container);
+    expect(error.kind).toBe('scope');
+    expect(error.message).toContain(
+      'ReportCache (singleton) -> TaskFacade (transient) -> TaskService (transient) -> Session (request)',
+    );
+  });
+
+  it('reports a singleton that injects Session directly, and every offender at once', () => {
+    const container = containerWith((c) => {
+      c.bind(TaskService).toSelf().inSingletonScope();
+      c.bind(TaskFacade).toSelf().inSingletonScope();
+    });
+    const message = scopeError(container).message;
+    expect(message).toContain('TaskService (singleton) -> Session (request)');
+    // TaskFacade -> TaskService stops at the singleton: that one is reported on its own line.
+    expect(message).not.toContain('TaskFacade (singleton)');
+  });
+
+  it('accepts transient and request-scoped users of Session and singletons of singletons', () => {
+    const container = containerWith((c) => {
+      c.bind(TaskService).toSelf().inRequestScope();
+      c.bind(TaskFacade).toSelf();
+      c.bind(Clock).toSelf().inSingletonScope();
+      c.bind(Scheduler).toSelf().inSingletonScope();
+    });
+    expect(() => validateScopes(container)).not.toThrow();
+  });
+
+  it('accepts the Tasks API as it is wired', () => {
+    const container = containerWith((c) => c.load(tasksModule));
+    expect(() => validateScopes(container)).not.toThrow();
+  });
+
+  it('runs in AppLifecycle.start() before any connection is attempted', async () => {
+    const container = containerWith((c) => {
+      c.bind(ReportCache).toSelf().inSingletonScope();
+      c.bind(TaskFacade).toSelf();
+      c.bind(TaskService).toSelf();
+    });
+    const lifecycle = container.get(AppLifecycle);
+    await expect(lifecycle.start({ container })).rejects.toMatchObject({ kind: 'scope' });
+  });
+});
