@@ -1,45 +1,45 @@
-import type { EventSubscriber, Transaction, TransactionEventArgs } from '@mikro-orm/core';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from './logger.js';
 
+interface Checkout {
+  since: number;
+  /** Created at checkout, formatted only if printed: V8 captures frames cheaply and renders them lazily. */
+  origin: Error;
+  warned: boolean;
+}
+
 /**
- * HikariCP's leakDetectionThreshold for MikroORM: a transaction (and so a pooled connection) held
- * longer than `thresholdMs` is logged once, with the stack where it began. The request or job
- * that owns it rolls it back when it ends (see `releaseSession`).
+ * HikariCP's leakDetectionThreshold: a connection out of the pool longer than `thresholdMs` (an
+ * open transaction, a forgotten stream) is logged once, with the stack of the code that took it.
+ * Whoever owns it still gets to finish; the request or job that owns a Session rolls it back when
+ * it ends (see `releaseSession`). Returns a function that stops watching.
  */
-export class LeakDetector implements EventSubscriber {
-  readonly #open = new Map<Transaction, NodeJS.Timeout>();
+export function watchForLeaks(pool: Pool, thresholdMs: number, log: () => Logger): () => void {
+  const out = new Map<PoolClient, Checkout>();
+  const onAcquire = (client: PoolClient) =>
+    out.set(client, { since: Date.now(), origin: new Error('connection taken here'), warned: false });
+  const onRelease = (_error: unknown, client: PoolClient) => out.delete(client);
+  pool.on('acquire', onAcquire);
+  pool.on('release', onRelease);
 
-  constructor(
-    private readonly thresholdMs: number,
-    private readonly log: () => Logger,
-  ) {}
-
-  afterTransactionStart({ transaction }: TransactionEventArgs): void {
-    if (!transaction) return;
-    // Created now, formatted only if printed: V8 captures the frames cheaply and renders them lazily.
-    const begunAt = new Error('transaction begun here');
-    const timer = setTimeout(() => {
-      this.#open.delete(transaction);
-      this.log().warn(
-        { heldForMs: this.thresholdMs, stack: begunAt.stack },
-        `A transaction has held its database connection for more than ${this.thresholdMs} ms (DB_LEAK_WARN_MS); it was begun at the stack below. Commit or roll back promptly, or use em.transactional().`,
-      );
-    }, this.thresholdMs);
-    timer.unref();
-    this.#open.set(transaction, timer);
-  }
-
-  afterTransactionCommit(args: TransactionEventArgs): void {
-    this.#settle(args.transaction);
-  }
-
-  afterTransactionRollback(args: TransactionEventArgs): void {
-    this.#settle(args.transaction);
-  }
-
-  #settle(transaction: Transaction | undefined): void {
-    if (!transaction) return;
-    clearTimeout(this.#open.get(transaction));
-    this.#open.delete(transaction);
-  }
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const checkout of out.values()) {
+        if (checkout.warned || now - checkout.since < thresholdMs) continue;
+        checkout.warned = true;
+        log().warn(
+          { heldForMs: now - checkout.since, stack: checkout.origin.stack },
+          `A database connection has been out of the pool for more than ${thresholdMs} ms (DB_LEAK_WARN_MS), usually a transaction left open; it was taken at the stack below. Commit or roll back promptly, or use em.transactional().`,
+        );
+      }
+    },
+    Math.max(10, Math.min(1000, thresholdMs / 4)),
+  );
+  sweep.unref();
+  return () => {
+    clearInterval(sweep);
+    pool.off('acquire', onAcquire);
+    pool.off('release', onRelease);
+  };
 }

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { LifecycleSettings } from './config.js';
 import { connectWithRetry } from './connect.js';
 import { InversifyMikroOrmError } from './errors.js';
-import { LeakDetector } from './leak-detector.js';
+import { watchForLeaks } from './leak-detector.js';
 import { type Logger, stderrLogger } from './logger.js';
 import type { Orm } from './orm.js';
 import { warmPool } from './pool.js';
@@ -43,6 +43,7 @@ export class AppLifecycle {
   #stopping?: Promise<void>;
   #log: Logger = stderrLogger;
   #schema?: SchemaSyncOutcome;
+  #stopWatchingLeaks?: () => void;
 
   constructor(
     readonly orm: Orm,
@@ -122,8 +123,9 @@ export class AppLifecycle {
         const ms = Math.round((performance.now() - began) * 100) / 100;
         this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
       }
-      this.orm.em.getEventManager().registerSubscriber(new LeakDetector(this.settings.leakWarnMs, () => this.#log));
-      await warmPool(await nativePool(this.orm), this.settings.pool.min);
+      const pool = await nativePool(this.orm);
+      await warmPool(pool, this.settings.pool.min);
+      this.#stopWatchingLeaks = watchForLeaks(pool, this.settings.leakWarnMs, () => this.#log);
       for (const hook of this.#startHooks) await hook.run();
       this.#state = 'running';
     } catch (error) {
@@ -143,6 +145,7 @@ export class AppLifecycle {
     for (const hook of [...this.#stopHooks].reverse()) {
       await this.#bounded(`stop hook "${hook.name}"`, async () => hook.run(), hook.timeoutMs);
     }
+    this.#stopWatchingLeaks?.();
     await this.#bounded('orm.close()', () => this.orm.close());
     const { embedded } = this.settings;
     if (embedded) await this.#bounded('embedded PostgreSQL stop', () => embedded.stop());

@@ -20,9 +20,10 @@ export interface PoolSettings {
 /** Up to this fraction of the lifetime is shaved off each connection, at random. */
 const LIFETIME_JITTER = 0.2;
 const VALIDATION_TIMEOUT_CAP_MS = 5000;
+/** After a disconnect, every checkout is validated for at least this long. */
+const SUSPECT_WINDOW_MS = 1000;
 
 interface ClientState {
-  connectedAt: number;
   retireAt: number;
   lastUsedAt: number;
 }
@@ -35,22 +36,29 @@ type ConnectCallback = (err: Error | undefined, client?: PoolClient, done?: (rel
  */
 export function supervisePool(pool: Pool, settings: PoolSettings): void {
   const states = new WeakMap<PoolClient, ClientState>();
-  /** Clients connected before this moment are suspect: one of their siblings died. */
-  let invalidatedAt = 0;
+  /**
+   * Until this moment every checkout is validated: a sibling just died, and a connection killed
+   * with it can look healthy until its socket's close is processed, even if it was used since.
+   */
+  let suspectUntil = 0;
+  const invalidate = () => {
+    suspectUntil = Date.now() + Math.max(settings.validateAfterIdleMs, SUSPECT_WINDOW_MS);
+  };
+  invalidators.set(pool, invalidate);
   const acquire = pool.connect.bind(pool) as () => Promise<PoolClient>;
 
   pool.on('connect', (client) => {
     const now = Date.now();
     const lifetimeMs = settings.maxLifetimeSeconds * 1000 * (1 - Math.random() * LIFETIME_JITTER);
-    states.set(client, { connectedAt: now, retireAt: lifetimeMs > 0 ? now + lifetimeMs : Infinity, lastUsedAt: now });
+    states.set(client, { retireAt: lifetimeMs > 0 ? now + lifetimeMs : Infinity, lastUsedAt: now });
   });
   pool.on('release', (err: unknown, client: PoolClient) => {
     const state = states.get(client);
     if (state) state.lastUsedAt = Date.now();
-    if ((err && isDisconnectError(err)) || !isQueryable(client)) invalidatedAt = Date.now();
+    if ((err && isDisconnectError(err)) || !isQueryable(client)) invalidate();
   });
   pool.on('error', (err) => {
-    if (isDisconnectError(err)) invalidatedAt = Date.now();
+    if (isDisconnectError(err)) invalidate();
   });
   pool.on('remove', () => refillToMin(pool, settings.min, acquire));
 
@@ -59,8 +67,7 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
     if (!state) return true;
     const now = Date.now();
     if (now >= state.retireAt) return false;
-    const suspect = state.connectedAt < invalidatedAt && state.lastUsedAt < invalidatedAt;
-    if (!suspect && now - state.lastUsedAt <= settings.validateAfterIdleMs) return true;
+    if (now >= suspectUntil && now - state.lastUsedAt <= settings.validateAfterIdleMs) return true;
     const ok = await ping(
       client,
       Math.min(settings.acquireTimeoutMs || VALIDATION_TIMEOUT_CAP_MS, VALIDATION_TIMEOUT_CAP_MS),
@@ -73,7 +80,7 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
     // Every failed check destroys a client, and fresh clients pass, so this ends within max + 1 rounds.
     for (let round = 0; ; round++) {
       const client = await acquire();
-      if (round > settings.max || (await isUsable(client))) return client;
+      if (round > settings.max || (await isUsable(client))) return releasedWhenDead(client);
       client.release(new Error('connection failed validation or reached its lifetime'));
     }
   }
@@ -87,6 +94,38 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
     );
     return undefined;
   }) as Pool['connect'];
+}
+
+const invalidators = new WeakMap<Pool, () => void>();
+
+/**
+ * Call when a query failed because its connection died: for a moment every connection is validated
+ * before it is handed out (SQLAlchemy invalidates its whole pool the same way).
+ */
+export function invalidatePool(pool: Pool): void {
+  invalidators.get(pool)?.();
+}
+
+/**
+ * A checked-out client whose connection dies goes back to the pool (and is discarded) even if its
+ * holder never releases it. Kysely, under MikroORM, releases a transaction's connection only
+ * after a successful COMMIT or ROLLBACK: when the server kills the connection mid-transaction,
+ * both fail and the slot would be lost for good; enough kills and the pool starves. A later
+ * release by the holder is then a no-op instead of pg-pool's double-release error.
+ */
+function releasedWhenDead(client: PoolClient): PoolClient {
+  const release = client.release;
+  let released = false;
+  const releaseOnce = (error?: Error | boolean) => {
+    if (released) return;
+    released = true;
+    client.removeListener('end', onEnd);
+    release(error);
+  };
+  const onEnd = () => releaseOnce(new Error('connection ended while checked out'));
+  client.once('end', onEnd);
+  client.release = releaseOnce;
+  return client;
 }
 
 /** Opens connections until the pool holds `min`, so the first requests don't pay for connecting. */

@@ -1,7 +1,15 @@
-import type { AnyEntity, Configuration, Dictionary, EntityData, Transaction } from '@mikro-orm/core';
+import type {
+  AnyEntity,
+  Configuration,
+  Dictionary,
+  EntityData,
+  Transaction as MikroTransaction,
+} from '@mikro-orm/core';
 import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
+import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
+import { invalidatePool } from './pool.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
 
@@ -14,29 +22,69 @@ function sqlOf(query: Query): string {
   return (query as { sql?: string }).sql ?? '';
 }
 
+type BeginOptions = Parameters<PostgreSqlConnection['begin']>[0];
+type Transaction = Parameters<PostgreSqlConnection['commit']>[0];
+
 /**
- * A read outside a transaction that failed because its connection died is sent once more, on a
- * fresh connection (the pool has already dropped the dead one and re-validates its siblings).
- * Writes and anything inside a transaction fail as they are: retrying could apply a write twice.
+ * Makes a dead connection cost as little as possible. Any disconnect error invalidates the pool
+ * (idle siblings are re-validated before reuse). Then a statement that provably changed nothing
+ * is sent once more on a fresh connection: a plain read outside a transaction, or a BEGIN that
+ * failed. Writes and statements inside a transaction fail as they are: a retry could apply a
+ * write twice, or silently lose the first half of a transaction.
  */
 export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
   override async execute<
     T extends QueryResult | EntityData<AnyEntity> | EntityData<AnyEntity>[] = EntityData<AnyEntity>[],
   >(
     query: Query,
-    params?: unknown[] | Dictionary,
+    params?: readonly unknown[] | Dictionary,
     method?: 'all' | 'get' | 'run',
-    ctx?: Transaction,
+    ctx?: MikroTransaction,
     loggerContext?: Dictionary,
   ): Promise<T> {
     try {
-      return await super.execute<T>(query as string, params as unknown[], method, ctx, loggerContext);
+      return await super.execute<T>(query, params, method, ctx, loggerContext);
     } catch (error) {
-      if (ctx || !isDisconnectError(error) || !READ_ONLY.test(sqlOf(query))) throw error;
-      return super.execute<T>(query as string, params as unknown[], method, ctx, loggerContext);
+      if (!(await this.#sawDisconnect(error)) || ctx || !READ_ONLY.test(sqlOf(query))) throw error;
+      return super.execute<T>(query, params, method, ctx, loggerContext);
     }
   }
+
+  override async begin(options: BeginOptions = {}): ReturnType<PostgreSqlConnection['begin']> {
+    try {
+      return await super.begin(options);
+    } catch (error) {
+      if (!(await this.#sawDisconnect(error)) || options.ctx) throw error;
+      return super.begin(options);
+    }
+  }
+
+  override async commit(ctx: Transaction, ...rest: RestOf<PostgreSqlConnection['commit']>): Promise<void> {
+    try {
+      await super.commit(ctx, ...rest);
+    } catch (error) {
+      await this.#sawDisconnect(error);
+      throw error;
+    }
+  }
+
+  override async rollback(ctx: Transaction, ...rest: RestOf<PostgreSqlConnection['rollback']>): Promise<void> {
+    try {
+      await super.rollback(ctx, ...rest);
+    } catch (error) {
+      await this.#sawDisconnect(error);
+      throw error;
+    }
+  }
+
+  async #sawDisconnect(error: unknown): Promise<boolean> {
+    if (!isDisconnectError(error)) return false;
+    invalidatePool((await this.getNativeClient()) as Pool);
+    return true;
+  }
 }
+
+type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
 /** MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every replica. */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {

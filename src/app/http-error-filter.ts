@@ -13,6 +13,7 @@ export class HttpErrorFilter implements FastifyErrorFilter<unknown> {
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const response = toErrorResponse(error);
-  if (response.status >= 500) request.log.error({ err: error }, `${response.body.error}: request failed`);
+  if (response.status === 503) request.log.warn({ err: error }, `${response.body.error}: request failed`);
+  else if (response.status >= 500) request.log.error({ err: error }, `${response.body.error}: request failed`);
   reply.status(response.status).headers(response.headers).send(response.body);
 }
