@@ -1,12 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Logger } from './logger.js';
-
-interface Checkout {
-  since: number;
-  /** Created at checkout, formatted only if printed: V8 captures frames cheaply and renders them lazily. */
-  origin: Error;
-  warned: boolean;
-}
+import { outstandingCheckouts } from './pool.js';
 
 /**
  * HikariCP's leakDetectionThreshold: a connection out of the pool longer than `thresholdMs` (an
@@ -15,17 +9,10 @@ interface Checkout {
  * it ends (see `releaseSession`). Returns a function that stops watching.
  */
 export function watchForLeaks(pool: Pool, thresholdMs: number, log: () => Logger): () => void {
-  const out = new Map<PoolClient, Checkout>();
-  const onAcquire = (client: PoolClient) =>
-    out.set(client, { since: Date.now(), origin: new Error('connection taken here'), warned: false });
-  const onRelease = (_error: unknown, client: PoolClient) => out.delete(client);
-  pool.on('acquire', onAcquire);
-  pool.on('release', onRelease);
-
   const sweep = setInterval(
     () => {
       const now = Date.now();
-      for (const checkout of out.values()) {
+      for (const checkout of outstandingCheckouts(pool)) {
         if (checkout.warned || now - checkout.since < thresholdMs) continue;
         checkout.warned = true;
         log().warn(
@@ -37,9 +24,5 @@ export function watchForLeaks(pool: Pool, thresholdMs: number, log: () => Logger
     Math.max(10, Math.min(1000, thresholdMs / 4)),
   );
   sweep.unref();
-  return () => {
-    clearInterval(sweep);
-    pool.off('acquire', onAcquire);
-    pool.off('release', onRelease);
-  };
+  return () => clearInterval(sweep);
 }

@@ -36,6 +36,8 @@ type ConnectCallback = (err: Error | undefined, client?: PoolClient, done?: (rel
  */
 export function supervisePool(pool: Pool, settings: PoolSettings): void {
   const states = new WeakMap<PoolClient, ClientState>();
+  const checkedOut = new Map<PoolClient, Checkout>();
+  checkouts.set(pool, checkedOut);
   /**
    * Until this moment every checkout is validated: a sibling just died, and a connection killed
    * with it can look healthy until its socket's close is processed, even if it was used since.
@@ -77,10 +79,11 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
   }
 
   async function checkout(): Promise<PoolClient> {
+    const origin = captureOrigin();
     // Every failed check destroys a client, and fresh clients pass, so this ends within max + 1 rounds.
     for (let round = 0; ; round++) {
       const client = await acquire();
-      if (round > settings.max || (await isUsable(client))) return releasedWhenDead(client);
+      if (round > settings.max || (await isUsable(client))) return tracked(client, origin, checkedOut);
       client.release(new Error('connection failed validation or reached its lifetime'));
     }
   }
@@ -106,19 +109,48 @@ export function invalidatePool(pool: Pool): void {
   invalidators.get(pool)?.();
 }
 
+/** A connection out of the pool: since when, and the stack of the code that took it. */
+export interface Checkout {
+  since: number;
+  /** Created at checkout, formatted only if printed: V8 captures frames cheaply and renders them lazily. */
+  origin: Error;
+  warned?: boolean;
+}
+
+const checkouts = new WeakMap<Pool, Map<PoolClient, Checkout>>();
+
+/** Connections currently out of the pool (for leak detection). */
+export function outstandingCheckouts(pool: Pool): Iterable<Checkout> {
+  return checkouts.get(pool)?.values() ?? [];
+}
+
+/** Deep enough to reach the application code behind MikroORM and Kysely frames. */
+const ORIGIN_STACK_DEPTH = 40;
+
+function captureOrigin(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = ORIGIN_STACK_DEPTH;
+  const origin = new Error('connection taken here');
+  Error.stackTraceLimit = limit;
+  return origin;
+}
+
 /**
- * A checked-out client whose connection dies goes back to the pool (and is discarded) even if its
- * holder never releases it. Kysely, under MikroORM, releases a transaction's connection only
- * after a successful COMMIT or ROLLBACK: when the server kills the connection mid-transaction,
- * both fail and the slot would be lost for good; enough kills and the pool starves. A later
- * release by the holder is then a no-op instead of pg-pool's double-release error.
+ * Tracks a checked-out client until it is released. A client whose connection dies goes back to
+ * the pool (and is discarded) even if its holder never releases it: Kysely, under MikroORM,
+ * releases a transaction's connection only after a successful COMMIT or ROLLBACK, so when the
+ * server kills the connection mid-transaction both fail and the slot would be lost for good
+ * (enough kills and the pool starves). A later release by the holder is then a no-op instead of
+ * pg-pool's double-release error.
  */
-function releasedWhenDead(client: PoolClient): PoolClient {
+function tracked(client: PoolClient, origin: Error, checkedOut: Map<PoolClient, Checkout>): PoolClient {
   const release = client.release;
   let released = false;
+  checkedOut.set(client, { since: Date.now(), origin });
   const releaseOnce = (error?: Error | boolean) => {
     if (released) return;
     released = true;
+    checkedOut.delete(client);
     client.removeListener('end', onEnd);
     release(error);
   };

@@ -12,4 +12,4 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: ()
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

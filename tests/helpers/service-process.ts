@@ -19,15 +19,25 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
+  static #last?: ServiceProcess;
+
   static async start(env: Record<string, string>): Promise<ServiceProcess> {
     const child = spawn(process.execPath, [path.resolve('dist/src/app/main.js')], {
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new ServiceProcess(child);
+    ServiceProcess.#last = service;
     const listening = await service.waitFor((line) => String(line.msg).startsWith('Server listening at '), 30_000);
     service.#url = String(listening.msg).replace('Server listening at ', '');
     return service;
+  }
+
+  /** Exit code and everything printed by the last process whose start() failed. */
+  static async lastFailure(): Promise<{ code: number | null; output: string }> {
+    const last = ServiceProcess.#last;
+    if (!last) throw new Error('no service was started');
+    return { code: await last.exited, output: last.dump() };
   }
 
   get url(): string {
