@@ -47,7 +47,7 @@ describe('health endpoints', () => {
   });
 
   it('GET /health/ready answers 503 as soon as shutdown begins', async () => {
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     tasks.lifecycle.onStop('hold', () => new Promise<void>((resolve) => (release = resolve)));
     const stopping = tasks.lifecycle.stop();
     await expect.poll(() => tasks.lifecycle.state).toBe('stopping');
