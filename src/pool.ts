@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { isDisconnectError } from './database-errors.js';
+import type { Orm } from './orm.js';
 
 /** The template's pool semantics (SQLAlchemy `QueuePool`), expressed in `pg-pool` terms. */
 export interface PoolSettings {
@@ -214,4 +215,9 @@ async function ping(client: PoolClient, timeoutMs: number): Promise<boolean> {
 /** Pool figures for health checks. */
 export function poolStats(pool: Pool): { total: number; idle: number; waiting: number } {
   return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}
+
+/** The live `pg.Pool` behind the ORM (connects if needed). */
+export async function nativePool(orm: Orm): Promise<Pool> {
+  return (await orm.driver.getConnection().getNativeClient()) as Pool;
 }

@@ -59,18 +59,17 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     }
   }
 
-  override async commit(ctx: Transaction, ...rest: RestOf<PostgreSqlConnection['commit']>): Promise<void> {
-    try {
-      await super.commit(ctx, ...rest);
-    } catch (error) {
-      await this.#sawDisconnect(error);
-      throw error;
-    }
+  override commit(ctx: Transaction, ...rest: RestOf<PostgreSqlConnection['commit']>): Promise<void> {
+    return this.#noticingDisconnects(super.commit(ctx, ...rest));
   }
 
-  override async rollback(ctx: Transaction, ...rest: RestOf<PostgreSqlConnection['rollback']>): Promise<void> {
+  override rollback(ctx: Transaction, ...rest: RestOf<PostgreSqlConnection['rollback']>): Promise<void> {
+    return this.#noticingDisconnects(super.rollback(ctx, ...rest));
+  }
+
+  async #noticingDisconnects(work: Promise<void>): Promise<void> {
     try {
-      await super.rollback(ctx, ...rest);
+      await work;
     } catch (error) {
       await this.#sawDisconnect(error);
       throw error;

@@ -27,6 +27,10 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new ServiceProcess(child);
+    // A test worker that dies (timeout, crash) must not leave the service running.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     ServiceProcess.#last = service;
     const listening = await service.waitFor((line) => String(line.msg).startsWith('Server listening at '), 30_000);
     service.#url = String(listening.msg).replace('Server listening at ', '');
