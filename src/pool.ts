@@ -90,9 +90,9 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
   }
 
   pool.connect = ((callback?: ConnectCallback) => {
-    const checkedOut = checkout();
-    if (!callback) return checkedOut;
-    checkedOut.then(
+    const client = checkout();
+    if (!callback) return client;
+    client.then(
       (client) => callback(undefined, client, (release) => client.release(release as Error | undefined)),
       (error: Error) => callback(error),
     );
