@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDatabase } from '../src/index.js';
+import { runCommand } from './helpers/run-command.js';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new pg.Client({ connectionString: url });
@@ -50,6 +51,36 @@ describe('EmbeddedDatabase', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it.runIf(process.getuid?.() === 0)('also runs for an ordinary OS user (here: nobody)', async () => {
+    const dataDir = path.join(root, 'as-nobody');
+    await mkdir(dataDir);
+    await chmod(dataDir, 0o777);
+    const script = `
+      import { EmbeddedDatabase } from ${JSON.stringify(path.resolve('dist/src/index.js'))};
+      import pg from 'pg';
+      const embedded = new EmbeddedDatabase({ dataDir: ${JSON.stringify(path.join(dataDir, 'data'))}, database: 'app' });
+      await embedded.start();
+      const client = new pg.Client({ connectionString: embedded.url });
+      await client.connect();
+      const { rows } = await client.query('select current_user as db_user');
+      await client.end();
+      await embedded.stop();
+      console.log(JSON.stringify({ osUser: process.getuid(), dbUser: rows[0].db_user }));
+    `;
+    const result = await runCommand(
+      'runuser',
+      ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script],
+      {
+        env: { HOME: dataDir },
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const reported = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}');
+    expect(reported.osUser).toBe(65534);
+    expect(reported.dbUser).toBe('postgres');
+    expect(serverProcessesFor(dataDir)).toBe(0);
   });
 
   it.runIf(process.getuid?.() === 0)(
