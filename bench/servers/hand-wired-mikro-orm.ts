@@ -7,6 +7,7 @@ import { applyResponseSchemas } from '../../src/app/response-schemas.js';
 import { BODY_LIMIT_BYTES } from '../../src/app/server.js';
 import { TaskService } from '../../src/app/task.service.js';
 import { parseCreateTask, parseTaskId } from '../../src/app/task-input.js';
+import { toTaskView } from '../../src/app/task-view.js';
 import type { Session } from '../../src/index.js';
 import { serverSettings } from './server-env.js';
 
@@ -39,14 +40,14 @@ app.setNotFoundHandler((request, reply) =>
 const session = () => RequestContext.getEntityManager() as Session;
 
 app.get<{ Params: { id: string } }>('/tasks/:id', (request) =>
-  new TaskService(session()).get(parseTaskId(request.params.id)),
+  new TaskService(session()).view(parseTaskId(request.params.id)),
 );
 
 app.post('/tasks', async (request, reply) => {
   const em = session();
   const task = new TaskService(em).create(parseCreateTask(request.body));
   await em.flush();
-  return reply.code(201).header('location', `/tasks/${task.id}`).send(task);
+  return reply.code(201).header('location', `/tasks/${task.id}`).send(toTaskView(task));
 });
 
 app.addHook('onClose', () => orm.close());

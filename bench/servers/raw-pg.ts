@@ -27,7 +27,7 @@ interface TaskRow {
   updated_at: Date;
 }
 
-const SELECT_BY_ID = 'select "t0".* from "task" as "t0" where "t0"."id" = $1 limit $2';
+const SELECT_BY_ID = 'select "t0".* from "task" as "t0" where "t0"."id" = $1 limit 1';
 const INSERT =
   'insert into "task" ("title", "done", "created_at", "updated_at") values ($1, $2, $3, $4) returning "id"';
 
@@ -45,7 +45,7 @@ app.setNotFoundHandler((request, reply) =>
 
 app.get<{ Params: { id: string } }>('/tasks/:id', async (request) => {
   const id = parseTaskId(request.params.id);
-  const { rows } = await pool.query<TaskRow>(SELECT_BY_ID, [id, 1]);
+  const { rows } = await pool.query<TaskRow>(SELECT_BY_ID, [id]);
   const row = rows[0];
   if (!row) throw notFound(`task ${id} does not exist`);
   return { id: row.id, title: row.title, done: row.done, createdAt: row.created_at, updatedAt: row.updated_at };
