@@ -103,7 +103,12 @@ export class AppLifecycle {
         );
       }
       await connectWithRetry(this.orm, this.settings.endpoint, this.settings.connectTimeoutMs, this.#log);
-      if (this.settings.schemaUpdate === 'safe') this.#schema = await syncSchema(this.orm);
+      if (this.settings.schemaUpdate === 'safe') {
+        const started = performance.now();
+        this.#schema = await syncSchema(this.orm);
+        const ms = Math.round((performance.now() - started) * 100) / 100;
+        this.#log.info({ outcome: this.#schema, ms }, 'Schema is up to date');
+      }
       await warmPool(await nativePool(this.orm), this.settings.pool.min);
       for (const hook of this.#startHooks) await hook.run();
       this.#state = 'running';
