@@ -2,6 +2,7 @@ import type { BenchDatabase } from './database.js';
 import { runLoad } from './load-client.js';
 import type { LoadResult } from './load-spec.js';
 import type { Profile } from './options.js';
+import { checkParity } from './parity.js';
 import type { ServerProcess } from './server-process.js';
 import { type ServerKind, startServer } from './servers.js';
 import { median, round } from './stats.js';
@@ -36,6 +37,7 @@ export async function httpThroughput(
   const servers = {} as Record<ServerKind, ServerProcess>;
   try {
     for (const kind of KINDS) servers[kind] = await startServer(kind, db, `bench-http-${kind}`);
+    await checkParity(servers);
     const rounds: Record<Endpoint, Array<Record<ServerKind, LoadResult>>> = { 'GET /tasks/:id': [], 'POST /tasks': [] };
     for (let round = 0; round < profile.rounds; round++) {
       const order = KINDS.map((_, i) => KINDS[(i + round) % KINDS.length] as ServerKind);

@@ -21,6 +21,8 @@ export interface StartOptions {
  * moment it arrives, and `readyMs` is spawn to that line.
  */
 export class ServerProcess {
+  /** Every server still running, so an interrupted run can end them (see killAll). */
+  static readonly #live = new Set<ChildProcess>();
   readonly lines: LogLine[] = [];
   readonly exited: Promise<number | null>;
   /** Milliseconds from spawn to ready. */
@@ -40,7 +42,18 @@ export class ServerProcess {
       for (const line of complete) this.#record(line);
     });
     child.stderr?.on('data', (chunk: Buffer) => this.lines.push({ stderr: chunk.toString('utf8') }));
-    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    ServerProcess.#live.add(child);
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code) => {
+        ServerProcess.#live.delete(child);
+        resolve(code);
+      }),
+    );
+  }
+
+  /** Synchronous, so it also works from a process 'exit' handler. */
+  static killAll(): void {
+    for (const child of ServerProcess.#live) child.kill('SIGKILL');
   }
 
   static async start(name: string, entry: string, options: StartOptions): Promise<ServerProcess> {
