@@ -15,6 +15,7 @@ declare module 'autocannon' {
     duration?: number;
     amount?: number;
     timeout?: number;
+    sampleInt?: number;
     pipelining?: number;
     requests?: Request[];
     headers?: Record<string, string>;

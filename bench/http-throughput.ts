@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { BenchDatabase } from './database.js';
 import { runLoad } from './load-client.js';
 import type { LoadResult } from './load-spec.js';
@@ -27,7 +28,9 @@ const KINDS: ServerKind[] = ['a', 'b', 'c'];
 /**
  * Item 2: the three servers run side by side. Each round measures every server on every endpoint,
  * each measurement preceded by its own warm-up; the order of the servers rotates from round to
- * round (a b c, b c a, c a b) so none always runs first or last.
+ * round (a b c, b c a, c a b) so none always runs first or last. Ratios are taken within a round
+ * and their median reported: a burst of other work on the machine then spoils one round, not the
+ * result.
  */
 export async function httpThroughput(
   db: BenchDatabase,
@@ -40,10 +43,11 @@ export async function httpThroughput(
     await checkParity(servers);
     const rounds: Record<Endpoint, Array<Record<ServerKind, LoadResult>>> = { 'GET /tasks/:id': [], 'POST /tasks': [] };
     for (let round = 0; round < profile.rounds; round++) {
+      // Endpoint by endpoint, so the three measurements that make a ratio are close in time.
       const order = KINDS.map((_, i) => KINDS[(i + round) % KINDS.length] as ServerKind);
-      const results = { 'GET /tasks/:id': {}, 'POST /tasks': {} } as Record<Endpoint, Record<ServerKind, LoadResult>>;
-      for (const kind of order) {
-        for (const endpoint of Object.keys(endpoints) as Endpoint[]) {
+      for (const endpoint of Object.keys(endpoints) as Endpoint[]) {
+        const results = {} as Record<ServerKind, LoadResult>;
+        for (const kind of order) {
           const result = await runLoad({
             url: servers[kind].url,
             connections: profile.connections,
@@ -51,13 +55,13 @@ export async function httpThroughput(
             durationSeconds: profile.measureSeconds,
             requests: endpoints[endpoint],
           });
-          results[endpoint][kind] = result;
+          results[kind] = result;
           progress(
-            `round ${round + 1}/${profile.rounds} ${kind} ${endpoint}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${round2(result.p50Ms)} ms, p99 ${round2(result.p99Ms)} ms, errors ${result.errors + result.non2xx}`,
+            `round ${round + 1}/${profile.rounds} ${endpoint} ${kind}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${round2(result.p50Ms)} ms, p99 ${round2(result.p99Ms)} ms, errors ${result.errors + result.non2xx}, load average ${os.loadavg()[0]?.toFixed(2)}`,
           );
         }
+        rounds[endpoint].push(results);
       }
-      for (const endpoint of Object.keys(endpoints) as Endpoint[]) rounds[endpoint].push(results[endpoint]);
     }
     return {
       'GET /tasks/:id': summarize(rounds['GET /tasks/:id']),

@@ -19,7 +19,8 @@ function toAutocannon(request: LoadRequest): Request {
 }
 
 const requests = spec.requests.map(toAutocannon);
-const base = { url: spec.url, connections: spec.connections, requests, timeout: 30 };
+// autocannon stops on its sampling tick: every 100 ms rather than every second, so short runs end on time.
+const base = { url: spec.url, connections: spec.connections, requests, timeout: 30, sampleInt: 100 };
 
 if (spec.warmupSeconds > 0) await autocannon({ ...base, duration: spec.warmupSeconds });
 

@@ -11,7 +11,7 @@ export interface Profile {
 
 const full: Profile = {
   name: 'full',
-  http: { rounds: 5, warmupSeconds: 3, measureSeconds: 10, connections: 32 },
+  http: { rounds: 7, warmupSeconds: 2, measureSeconds: 8, connections: 32 },
   resolution: { rounds: 7, iterations: 200_000 },
   saturation: { connections: 512, poolMax: 15, warmupSeconds: 3, measureSeconds: 20 },
   memory: { connections: 32, warmupRequests: 10_000, first: 50_000, second: 500_000 },
@@ -32,12 +32,12 @@ const quick: Profile = {
 /** For the runner's own test: every stage, tiny durations; the figures mean nothing. */
 const smoke: Profile = {
   name: 'smoke',
-  http: { rounds: 3, warmupSeconds: 0.1, measureSeconds: 0.3, connections: 4 },
-  resolution: { rounds: 3, iterations: 2_000 },
-  saturation: { connections: 64, poolMax: 15, warmupSeconds: 0.1, measureSeconds: 0.5 },
-  memory: { connections: 4, warmupRequests: 100, first: 200, second: 1_000 },
-  boot: { runs: 1, entities: 20 },
-  gains: { rounds: 1, warmupSeconds: 0.1, measureSeconds: 0.2, connections: 4 },
+  http: { rounds: 1, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
+  resolution: { rounds: 1, iterations: 1_000 },
+  saturation: { connections: 64, poolMax: 15, warmupSeconds: 0, measureSeconds: 0.3 },
+  memory: { connections: 4, warmupRequests: 100, first: 200, second: 600 },
+  boot: { runs: 1, entities: 5 },
+  gains: { rounds: 1, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
 };
 
 export const STAGES = ['resolution', 'http', 'saturation', 'memory', 'boot', 'gains'] as const;
