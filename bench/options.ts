@@ -24,7 +24,7 @@ const quick: Profile = {
   http: { rounds: 3, warmupSeconds: 0.3, measureSeconds: 1, connections: 32 },
   resolution: { rounds: 3, iterations: 50_000 },
   saturation: { connections: 512, poolMax: 15, warmupSeconds: 0.3, measureSeconds: 2 },
-  memory: { connections: 32, warmupRequests: 2_000, first: 5_000, second: 30_000 },
+  memory: { connections: 32, warmupRequests: 1_000, first: 3_000, second: 15_000 },
   boot: { runs: 3, entities: 200 },
   gains: { rounds: 3, warmupSeconds: 0.5, measureSeconds: 1, connections: 32 },
 };

@@ -97,22 +97,37 @@ export function rows(results: BenchResults): Row[] {
     });
   }
   if (memory) {
-    const [, first, second] = memory.samples;
     const span = `${number(memory.first)} → ${number(memory.second)} requests`;
-    if (first && second) {
+    const percent = (value: number) => `${value >= 0 ? '+' : ''}${number(value, 1)} %`;
+    const [, aFirst, aSecond] = memory.tasksApi.samples;
+    const [, bFirst, bSecond] = memory.handWired.samples;
+    if (aFirst && aSecond && bFirst && bSecond) {
       out.push({
         figure: `4. RSS after a full GC, ${span}`,
-        value: `${number(first.rssMb, 1)} → ${number(second.rssMb, 1)} MB`,
-        ratio: `${memory.rssGrowthPercent >= 0 ? '+' : ''}${number(memory.rssGrowthPercent, 1)} %`,
+        value: `${number(aFirst.rssMb, 1)} → ${number(aSecond.rssMb, 1)} MB`,
+        ratio: percent(memory.tasksApi.rssGrowthPercent),
         target: '< 10 %',
-        pass: memory.rssGrowthPercent < 10,
+        pass: memory.tasksApi.rssGrowthPercent < 10,
       });
       out.push({
         figure: `4. heap used after a full GC, ${span}`,
-        value: `${number(first.heapUsedMb, 1)} → ${number(second.heapUsedMb, 1)} MB`,
-        ratio: `${memory.heapGrowthPercent >= 0 ? '+' : ''}${number(memory.heapGrowthPercent, 1)} %`,
+        value: `${number(aFirst.heapUsedMb, 1)} → ${number(aSecond.heapUsedMb, 1)} MB`,
+        ratio: percent(memory.tasksApi.heapGrowthPercent),
         target: '< 10 %',
-        pass: memory.heapGrowthPercent < 10,
+        pass: memory.tasksApi.heapGrowthPercent < 10,
+      });
+      out.push({
+        figure: '4. the same load on (b), no binding: RSS, heap used',
+        value: `${number(bFirst.rssMb, 1)} → ${number(bSecond.rssMb, 1)} MB, ${number(bFirst.heapUsedMb, 1)} → ${number(bSecond.heapUsedMb, 1)} MB`,
+        ratio: `${percent(memory.handWired.rssGrowthPercent)}, ${percent(memory.handWired.heapGrowthPercent)}`,
+        target: 'reference',
+      });
+      out.push({
+        figure: '4. errors during the memory runs',
+        value: number(memory.tasksApi.errors + memory.handWired.errors),
+        ratio: '',
+        target: '0',
+        pass: memory.tasksApi.errors + memory.handWired.errors === 0,
       });
     }
   }

@@ -9,6 +9,7 @@ import { TaskService } from '../../src/app/task.service.js';
 import { parseCreateTask, parseTaskId } from '../../src/app/task-input.js';
 import { toTaskView } from '../../src/app/task-view.js';
 import type { Session } from '../../src/index.js';
+import { addMemoryRoute } from './memory-route.js';
 import { serverSettings } from './server-env.js';
 
 /**
@@ -49,6 +50,9 @@ app.post('/tasks', async (request, reply) => {
   await em.flush();
   return reply.code(201).header('location', `/tasks/${task.id}`).send(toTaskView(task));
 });
+
+// The memory benchmark compares this server's growth with the Tasks API's (not in the HTTP runs).
+if (process.env.BENCH_MEMORY_ROUTE === '1') addMemoryRoute(app);
 
 app.addHook('onClose', () => orm.close());
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
