@@ -12,9 +12,9 @@ import {
 } from '@inversifyjs/http-core';
 import { inject } from 'inversify';
 import { Session } from '../index.js';
-import type { Task } from './task.entity.js';
 import { type TaskPage, TaskService } from './task.service.js';
 import { parseCreateTask, parsePage, parseTaskId, parseUpdateTask } from './task-input.js';
+import { type TaskView, toTaskView } from './task-view.js';
 
 export const TASKS_PATH = '/tasks';
 
@@ -30,7 +30,7 @@ export class TasksController {
   async create(@Body() body: unknown): Promise<CreatedHttpResponse> {
     const task = this.tasks.create(parseCreateTask(body));
     await this.session.flush();
-    return new CreatedHttpResponse(task, { location: `${TASKS_PATH}/${task.id}` });
+    return new CreatedHttpResponse(toTaskView(task), { location: `${TASKS_PATH}/${task.id}` });
   }
 
   @Get()
@@ -39,15 +39,15 @@ export class TasksController {
   }
 
   @Get('/:id')
-  get(@Params({ name: 'id' }) id: string): Promise<Task> {
-    return this.tasks.get(parseTaskId(id));
+  get(@Params({ name: 'id' }) id: string): Promise<TaskView> {
+    return this.tasks.view(parseTaskId(id));
   }
 
   @Patch('/:id')
-  async update(@Params({ name: 'id' }) id: string, @Body() body: unknown): Promise<Task> {
+  async update(@Params({ name: 'id' }) id: string, @Body() body: unknown): Promise<TaskView> {
     const task = await this.tasks.update(parseTaskId(id), parseUpdateTask(body));
     await this.session.flush();
-    return task;
+    return toTaskView(task);
   }
 
   @Delete('/:id')

@@ -1,0 +1,35 @@
+/** What the runner asks the load generator for, passed as JSON on its command line. */
+export interface LoadSpec {
+  /** Base URL of the server, e.g. http://127.0.0.1:40123 */
+  url: string;
+  connections: number;
+  /** Load sent and thrown away first, so the server's JIT, pools and caches are warm. */
+  warmupSeconds: number;
+  /** Measure for this long... */
+  durationSeconds?: number;
+  /** ...or until this many responses (takes precedence). */
+  amount?: number;
+  /** Each connection cycles through these in order. */
+  requests: LoadRequest[];
+}
+
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  /** JSON body (sent with content-type: application/json). */
+  body?: unknown;
+}
+
+export interface LoadResult {
+  responses: number;
+  seconds: number;
+  requestsPerSecond: number;
+  /** Latencies in milliseconds, from every response (not autocannon's whole-millisecond histogram). */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  non2xx: number;
+  /** Socket errors and timeouts. */
+  errors: number;
+  statusCodes: Record<string, number>;
+}

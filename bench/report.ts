@@ -1,0 +1,211 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { BenchResults } from './results.js';
+
+export interface Row {
+  figure: string;
+  value: string;
+  ratio: string;
+  target: string;
+  /** undefined: reported, no target. */
+  pass?: boolean;
+}
+
+const number = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (value: number) => `${number(value, value < 10 ? 2 : 1)} ms`;
+const verdict = (pass: boolean | undefined) => (pass === undefined ? '' : pass ? 'pass' : '**fail**');
+
+/** One row per figure of the issue, each with its target and verdict. */
+export function rows(results: BenchResults): Row[] {
+  const out: Row[] = [];
+  const { resolution, http, saturation, memory, boot } = results;
+  if (resolution) {
+    out.push({
+      figure: '1. `container.get(TasksController)` vs fork + `new` by hand, ns/op',
+      value: `${number(resolution.containerGetNs)} vs ${number(resolution.handWiredNs)} ns`,
+      ratio: `+${number(resolution.bindingCostNs)} ns`,
+      target: 'binding adds < 1 µs',
+      pass: resolution.bindingCostNs < 1000,
+    });
+    out.push({
+      figure: '1. the same inside a request (Session = the request fork)',
+      value: `${number(resolution.inRequest.containerGetNs)} vs ${number(resolution.inRequest.handWiredNs)} ns`,
+      ratio: `+${number(resolution.inRequest.bindingCostNs)} ns`,
+      target: 'binding adds < 1 µs',
+      pass: resolution.inRequest.bindingCostNs < 1000,
+    });
+  }
+  if (http) {
+    for (const [endpoint, f] of Object.entries(http)) {
+      const isRead = endpoint.startsWith('GET');
+      for (const [kind, label] of [
+        ['a', '(a) Tasks API'],
+        ['b', '(b) hand-wired MikroORM'],
+        ['c', '(c) raw pg'],
+      ] as const) {
+        out.push({
+          figure: `2. \`${endpoint}\` ${label}: req/s, p50 / p99`,
+          value: `${number(f.requestsPerSecond[kind])} req/s, ${ms(f.p50Ms[kind])} / ${ms(f.p99Ms[kind])}`,
+          ratio: '',
+          target: '',
+        });
+      }
+      out.push({
+        figure: `2. \`${endpoint}\` a/b (the binding is free)`,
+        value: '',
+        ratio: number(f.ratioAB, 3),
+        target: '≥ 0.98',
+        pass: f.ratioAB >= 0.98,
+      });
+      out.push({
+        figure: `2. \`${endpoint}\` a/c (against the raw pg floor)`,
+        value: '',
+        ratio: number(f.ratioAC, 3),
+        target: isRead ? '≥ 0.60' : '',
+        pass: isRead ? f.ratioAC >= 0.6 : undefined,
+      });
+      out.push({
+        figure: `2. \`${endpoint}\` errors, all servers and rounds`,
+        value: number(f.errors),
+        ratio: '',
+        target: '0',
+        pass: f.errors === 0,
+      });
+    }
+  }
+  if (saturation) {
+    const clients = `${saturation.connections} clients, pool ${saturation.poolMax}`;
+    out.push({
+      figure: `3. ${clients}: errors`,
+      value: `${number(saturation.errors)} of ${number(saturation.responses)}`,
+      ratio: '',
+      target: '0',
+      pass: saturation.errors === 0,
+    });
+    out.push({
+      figure: `3. ${clients}: req/s, p50 / p99`,
+      value: `${number(saturation.requestsPerSecond)} req/s, ${ms(saturation.p50Ms)} / ${ms(saturation.p99Ms)}`,
+      ratio: '',
+      target: 'reported',
+    });
+    out.push({
+      figure: `3. ${clients}: most server connections (pg_stat_activity, every 100 ms)`,
+      value: number(saturation.maxServerConnections),
+      ratio: '',
+      target: `≤ ${saturation.poolMax}`,
+      pass: saturation.maxServerConnections <= saturation.poolMax,
+    });
+  }
+  if (memory) {
+    const span = `${number(memory.first)} → ${number(memory.second)} requests`;
+    const percent = (value: number) => `${value >= 0 ? '+' : ''}${number(value, 1)} %`;
+    const [, aFirst, aSecond] = memory.tasksApi.samples;
+    const [, bFirst, bSecond] = memory.handWired.samples;
+    if (aFirst && aSecond && bFirst && bSecond) {
+      out.push({
+        figure: `4. RSS after a full GC, ${span}`,
+        value: `${number(aFirst.rssMb, 1)} → ${number(aSecond.rssMb, 1)} MB`,
+        ratio: percent(memory.tasksApi.rssGrowthPercent),
+        target: '< 10 %',
+        pass: memory.tasksApi.rssGrowthPercent < 10,
+      });
+      out.push({
+        figure: `4. heap used after a full GC, ${span}`,
+        value: `${number(aFirst.heapUsedMb, 1)} → ${number(aSecond.heapUsedMb, 1)} MB`,
+        ratio: percent(memory.tasksApi.heapGrowthPercent),
+        target: '< 10 %',
+        pass: memory.tasksApi.heapGrowthPercent < 10,
+      });
+      out.push({
+        figure: '4. the same load on (b), no binding: RSS, heap used',
+        value: `${number(bFirst.rssMb, 1)} → ${number(bSecond.rssMb, 1)} MB, ${number(bFirst.heapUsedMb, 1)} → ${number(bSecond.heapUsedMb, 1)} MB`,
+        ratio: `${percent(memory.handWired.rssGrowthPercent)}, ${percent(memory.handWired.heapGrowthPercent)}`,
+        target: 'reference',
+      });
+      out.push({
+        figure: '4. errors during the memory runs',
+        value: number(memory.tasksApi.errors + memory.handWired.errors),
+        ratio: '',
+        target: '0',
+        pass: memory.tasksApi.errors + memory.handWired.errors === 0,
+      });
+    }
+  }
+  if (boot) {
+    for (const variant of [boot.one, boot.many]) {
+      const entities = `${variant.entities} ${variant.entities === 1 ? 'entity' : 'entities'}`;
+      out.push({
+        figure: `5. boot, ${entities}: spawn → listening (median of ${variant.runs.length})`,
+        value: ms(variant.readyMs),
+        ratio: '',
+        target: 'reported',
+      });
+      out.push({
+        figure: `5. schema check, ${entities}, nothing changed (fingerprint match)`,
+        value: ms(variant.schemaCheckMs),
+        ratio: `first boot (full diff): ${ms(variant.firstBoot.schemaMs)}`,
+        target: '< 5 ms',
+        pass: variant.schemaCheckMs < 5,
+      });
+    }
+  }
+  return out;
+}
+
+/** A Markdown table laid out the way Biome formats one, so `npm run lint` stays clean after a run. */
+export function markdownTable(header: string[], body: string[][]): string {
+  const widths = header.map((title, column) =>
+    Math.max(3, title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+  );
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n');
+}
+
+export function renderTable(results: BenchResults): string {
+  const { machine } = results;
+  const lines = [
+    `Run: \`${results.command}\` (${results.profile.name} profile), ${results.date}, ${Math.round(results.durationSeconds)} s.`,
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load average ${machine.loadAverage} at start.`,
+    '',
+    markdownTable(
+      ['figure', 'value', 'ratio', 'target', 'pass/fail'],
+      rows(results).map((row) => [row.figure, row.value, row.ratio, row.target, verdict(row.pass)]),
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export function renderGains(results: BenchResults): string {
+  const gains = results.gains ?? [];
+  return [
+    `Run: \`${results.command}\` (${results.profile.name} profile), ${results.date}; each pair measured A B A B in one run, ${results.profile.gains.rounds} rounds, median req/s.`,
+    '',
+    markdownTable(
+      ['optimization', 'endpoint', 'with', 'without', 'gain'],
+      gains.map((g) => [
+        g.optimization,
+        `\`${g.endpoint}\``,
+        `${g.withLabel}: ${number(g.withRequestsPerSecond)} req/s`,
+        `${g.withoutLabel}: ${number(g.withoutRequestsPerSecond)} req/s`,
+        `×${number(g.gain, 2)}`,
+      ]),
+    ),
+  ].join('\n');
+}
+
+/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->`; the rest of the file is prose. */
+export function replaceBetweenMarkers(document: string, name: string, content: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = document.indexOf(start);
+  const to = document.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`BENCHMARKS.md has no ${start} ... ${end} section`);
+  return `${document.slice(0, from + start.length)}\n${content}\n${document.slice(to)}`;
+}
+
+export function updateMarkdown(file: string, results: BenchResults): void {
+  let document = readFileSync(file, 'utf8');
+  document = replaceBetweenMarkers(document, 'bench', renderTable(results));
+  if (results.gains) document = replaceBetweenMarkers(document, 'gains', renderGains(results));
+  writeFileSync(file, document);
+}
