@@ -42,12 +42,14 @@ export function registerSessionPerRequest(fastify: FastifyInstance, orm: Orm): v
     });
   });
 
-  const release = async (request: FastifyRequest) => {
+  // Callback style with a synchronous fast path: nearly every request ends with no transaction
+  // open, and an async hook would cost a promise per request for nothing.
+  const release = (request: FastifyRequest, done: (error?: Error) => void) => {
     const session = sessions.get(request);
-    if (!session) return;
     sessions.delete(request);
-    await releaseSession(session, request.log, `${request.method} ${request.url}`);
+    if (!session?.isInTransaction()) return done();
+    releaseSession(session, request.log, `${request.method} ${request.url}`).then(() => done(), done);
   };
-  fastify.addHook('onResponse', release);
-  fastify.addHook('onRequestAbort', release);
+  fastify.addHook('onResponse', (request, _reply, done) => release(request, done));
+  fastify.addHook('onRequestAbort', (request, done) => release(request, done));
 }
