@@ -25,12 +25,18 @@ export async function syncSchema(orm: Orm): Promise<SchemaSyncOutcome> {
 
   return em.transactional(async (tx) => {
     await tx.execute('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY.toString()]);
-    if ((await readFingerprint(tx)) === fingerprint) return 'already-updated';
-    const sql = await safeUpdateSql(orm, tx);
-    if (sql.trim()) await tx.execute(sql);
+    // Before reading, take a lock on the table (creating it if needed): PostgreSQL refreshes its
+    // catalog caches on relation locks, not advisory ones, so a name lookup such as to_regclass
+    // could still miss the table the previous lock holder just committed, and update twice.
     await tx.execute(
       `create table if not exists ${FINGERPRINT_TABLE} (id int primary key, fingerprint text not null, updated_at timestamptz not null default now())`,
     );
+    const [stored] = await tx.execute<{ fingerprint: string }[]>(
+      `select fingerprint from ${FINGERPRINT_TABLE} where id = 1`,
+    );
+    if (stored?.fingerprint === fingerprint) return 'already-updated';
+    const sql = await safeUpdateSql(orm, tx);
+    if (sql.trim()) await tx.execute(sql);
     await tx.execute(
       `insert into ${FINGERPRINT_TABLE} (id, fingerprint) values (1, ?) on conflict (id) do update set fingerprint = excluded.fingerprint, updated_at = now()`,
       [fingerprint],
