@@ -10,8 +10,11 @@ import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-o
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { invalidatePool } from './pool.js';
+import { sleep } from './timeout.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
+
+const RETRY_DELAY_MS = 50;
 
 /** Only a plain `select` is safe to send twice: it changes nothing, whatever happened to the first try. */
 const READ_ONLY = /^\s*\(?\s*select\b/i;
@@ -76,9 +79,14 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     }
   }
 
+  /**
+   * Also waits a moment before the retry: a failover, or an administrator killing every backend,
+   * takes a few milliseconds to reach them all, and a connection validated in between would die too.
+   */
   async #sawDisconnect(error: unknown): Promise<boolean> {
     if (!isDisconnectError(error)) return false;
     invalidatePool((await this.getNativeClient()) as Pool);
+    await sleep(RETRY_DELAY_MS);
     return true;
   }
 }
