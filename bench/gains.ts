@@ -1,9 +1,10 @@
 import type { BenchDatabase } from './database.js';
 import { runLoad } from './load-client.js';
-import type { Profile } from './options.js';
+import type { LoadProfile } from './options.js';
 import { paths } from './paths.js';
 import { ServerProcess } from './server-process.js';
 import { median, round } from './stats.js';
+import { warmUp } from './warm-up.js';
 import { type Endpoint, endpoints } from './workloads.js';
 
 interface Side {
@@ -74,7 +75,7 @@ function startSide(db: BenchDatabase, side: Side, name: string): Promise<ServerP
  */
 export async function gains(
   db: BenchDatabase,
-  profile: Profile['gains'],
+  profile: LoadProfile,
   progress: (message: string) => void,
 ): Promise<GainFigures[]> {
   const figures: GainFigures[] = [];
@@ -84,6 +85,7 @@ export async function gains(
       without: await startSide(db, comparison.without, 'bench-gain-without'),
     };
     try {
+      await warmUp([servers.with, servers.without], [endpoints[comparison.endpoint]], profile);
       const rounds: Array<{ with: number; without: number }> = [];
       for (let round = 0; round < profile.rounds; round++) {
         const order = round % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const);

@@ -1,12 +1,12 @@
-import os from 'node:os';
 import type { BenchDatabase } from './database.js';
 import { runLoad } from './load-client.js';
 import type { LoadResult } from './load-spec.js';
-import type { Profile } from './options.js';
+import type { LoadProfile } from './options.js';
 import { checkParity } from './parity.js';
 import type { ServerProcess } from './server-process.js';
 import { type ServerKind, startServer } from './servers.js';
 import { median, round } from './stats.js';
+import { warmUp } from './warm-up.js';
 import { type Endpoint, endpoints } from './workloads.js';
 
 export interface EndpointFigures {
@@ -18,6 +18,8 @@ export interface EndpointFigures {
   ratioAB: number;
   ratioAC: number;
   errors: number;
+  /** Median 1-minute load average over the measurements (about 2 is this run alone). */
+  loadAverage: number;
   rounds: Array<Record<ServerKind, LoadResult>>;
 }
 
@@ -34,13 +36,14 @@ const KINDS: ServerKind[] = ['a', 'b', 'c'];
  */
 export async function httpThroughput(
   db: BenchDatabase,
-  profile: Profile['http'],
+  profile: LoadProfile,
   progress: (message: string) => void,
 ): Promise<HttpFigures> {
   const servers = {} as Record<ServerKind, ServerProcess>;
   try {
     for (const kind of KINDS) servers[kind] = await startServer(kind, db, `bench-http-${kind}`);
     await checkParity(servers);
+    await warmUp(Object.values(servers), Object.values(endpoints), profile);
     const rounds: Record<Endpoint, Array<Record<ServerKind, LoadResult>>> = { 'GET /tasks/:id': [], 'POST /tasks': [] };
     for (let round = 0; round < profile.rounds; round++) {
       // Endpoint by endpoint, so the three measurements that make a ratio are close in time.
@@ -57,7 +60,7 @@ export async function httpThroughput(
           });
           results[kind] = result;
           progress(
-            `round ${round + 1}/${profile.rounds} ${endpoint} ${kind}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${round2(result.p50Ms)} ms, p99 ${round2(result.p99Ms)} ms, errors ${result.errors + result.non2xx}, load average ${os.loadavg()[0]?.toFixed(2)}`,
+            `round ${round + 1}/${profile.rounds} ${endpoint} ${kind}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${round2(result.p50Ms)} ms, p99 ${round2(result.p99Ms)} ms, errors ${result.errors + result.non2xx}, load average ${result.loadAverage.toFixed(2)}`,
           );
         }
         rounds[endpoint].push(results);
@@ -86,6 +89,7 @@ function summarize(rounds: Array<Record<ServerKind, LoadResult>>): EndpointFigur
     p99Ms: per((r) => r.p99Ms),
     ratioAB: round(median(rounds.map((r) => r.a.requestsPerSecond / r.b.requestsPerSecond)), 3),
     ratioAC: round(median(rounds.map((r) => r.a.requestsPerSecond / r.c.requestsPerSecond)), 3),
+    loadAverage: round2(median(rounds.flatMap((r) => KINDS.map((kind) => r[kind].loadAverage)))),
     errors: rounds.reduce((sum, r) => sum + KINDS.reduce((s, k) => s + r[k].errors + r[k].non2xx, 0), 0),
     rounds,
   };

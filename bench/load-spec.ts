@@ -32,4 +32,6 @@ export interface LoadResult {
   /** Socket errors and timeouts. */
   errors: number;
   statusCodes: Record<string, number>;
+  /** The machine's 1-minute load average at the end: this run's own processes make about 2 of it. */
+  loadAverage: number;
 }

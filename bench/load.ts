@@ -1,3 +1,4 @@
+import os from 'node:os';
 import autocannon, { type Request } from 'autocannon';
 import type { LoadRequest, LoadResult, LoadSpec } from './load-spec.js';
 import { percentile } from './stats.js';
@@ -53,5 +54,6 @@ const output: LoadResult = {
   non2xx: result.non2xx,
   errors: result.errors,
   statusCodes,
+  loadAverage: os.loadavg()[0] ?? 0,
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);

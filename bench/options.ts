@@ -1,43 +1,53 @@
+export interface LoadProfile {
+  rounds: number;
+  /** Once per server after it starts, on every endpoint: the JIT compiles the hot paths here. */
+  initialWarmupSeconds: number;
+  /** Before each measurement. */
+  warmupSeconds: number;
+  measureSeconds: number;
+  connections: number;
+}
+
 /** How long each benchmark runs: the full run (~20 min) or `--quick` (~1 min, same shape, less precision). */
 export interface Profile {
   name: 'full' | 'quick' | 'smoke';
-  http: { rounds: number; warmupSeconds: number; measureSeconds: number; connections: number };
+  http: LoadProfile;
   resolution: { rounds: number; iterations: number };
   saturation: { connections: number; poolMax: number; warmupSeconds: number; measureSeconds: number };
   memory: { connections: number; warmupRequests: number; first: number; second: number };
   boot: { runs: number; entities: number };
-  gains: { rounds: number; warmupSeconds: number; measureSeconds: number; connections: number };
+  gains: LoadProfile;
 }
 
 const full: Profile = {
   name: 'full',
-  http: { rounds: 7, warmupSeconds: 2, measureSeconds: 8, connections: 32 },
+  http: { rounds: 7, initialWarmupSeconds: 10, warmupSeconds: 2, measureSeconds: 8, connections: 32 },
   resolution: { rounds: 7, iterations: 200_000 },
   saturation: { connections: 512, poolMax: 15, warmupSeconds: 3, measureSeconds: 20 },
   memory: { connections: 32, warmupRequests: 10_000, first: 50_000, second: 500_000 },
   boot: { runs: 5, entities: 200 },
-  gains: { rounds: 3, warmupSeconds: 2, measureSeconds: 6, connections: 32 },
+  gains: { rounds: 3, initialWarmupSeconds: 5, warmupSeconds: 2, measureSeconds: 6, connections: 32 },
 };
 
 const quick: Profile = {
   name: 'quick',
-  http: { rounds: 3, warmupSeconds: 0.3, measureSeconds: 1, connections: 32 },
+  http: { rounds: 3, initialWarmupSeconds: 1, warmupSeconds: 0.3, measureSeconds: 1, connections: 32 },
   resolution: { rounds: 3, iterations: 50_000 },
   saturation: { connections: 512, poolMax: 15, warmupSeconds: 0.3, measureSeconds: 2 },
   memory: { connections: 32, warmupRequests: 1_000, first: 3_000, second: 15_000 },
   boot: { runs: 3, entities: 200 },
-  gains: { rounds: 3, warmupSeconds: 0.5, measureSeconds: 1, connections: 32 },
+  gains: { rounds: 3, initialWarmupSeconds: 1, warmupSeconds: 0.5, measureSeconds: 1, connections: 32 },
 };
 
 /** For the runner's own test: every stage, tiny durations; the figures mean nothing. */
 const smoke: Profile = {
   name: 'smoke',
-  http: { rounds: 1, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
+  http: { rounds: 1, initialWarmupSeconds: 0, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
   resolution: { rounds: 1, iterations: 1_000 },
   saturation: { connections: 64, poolMax: 15, warmupSeconds: 0, measureSeconds: 0.3 },
   memory: { connections: 4, warmupRequests: 100, first: 200, second: 600 },
   boot: { runs: 1, entities: 5 },
-  gains: { rounds: 1, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
+  gains: { rounds: 1, initialWarmupSeconds: 0, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
 };
 
 export const STAGES = ['resolution', 'http', 'saturation', 'memory', 'boot', 'gains'] as const;

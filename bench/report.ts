@@ -161,11 +161,17 @@ export function markdownTable(header: string[], body: string[][]): string {
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n');
 }
 
+/** Other work on the machine shows up here: the run itself accounts for about 2. */
+function httpLoad(results: BenchResults): string {
+  const get = results.http?.['GET /tasks/:id'];
+  return get ? `, ${number(get.loadAverage, 2)} (median) during the HTTP measurements` : '';
+}
+
 export function renderTable(results: BenchResults): string {
   const { machine } = results;
   const lines = [
     `Run: \`${results.command}\` (${results.profile.name} profile), ${results.date}, ${Math.round(results.durationSeconds)} s.`,
-    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load average ${machine.loadAverage} at start.`,
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load average ${machine.loadAverage} at start${httpLoad(results)}.`,
     '',
     markdownTable(
       ['figure', 'value', 'ratio', 'target', 'pass/fail'],
