@@ -1,11 +1,14 @@
-import type { Options } from '@mikro-orm/core';
+import type { AnyEntity, EntitySchema, Options } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { TaskSchema } from './src/app/task.entity.js';
 import { type DatabaseConfig, loadDatabaseConfig } from './src/index.js';
 
-/** The one database configuration: the service loads it, and so does the MikroORM CLI below. */
-export function loadAppDatabaseConfig(): DatabaseConfig {
-  return loadDatabaseConfig({ entities: [TaskSchema] });
+/**
+ * The one database configuration: the service loads it, and so does the MikroORM CLI below.
+ * `extraEntities` is for variants of the service (the benchmarks' 200-entity boot).
+ */
+export function loadAppDatabaseConfig(extraEntities: EntitySchema<AnyEntity>[] = []): DatabaseConfig {
+  return loadDatabaseConfig({ entities: [TaskSchema, ...extraEntities] });
 }
 
 /**

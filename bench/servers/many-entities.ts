@@ -1,5 +1,6 @@
+import 'reflect-metadata';
 import { type AnyEntity, defineEntity, type EntitySchema, p } from '@mikro-orm/core';
-import { runService } from './service.js';
+import { runService } from '../../src/app/service.js';
 
 /**
  * The Tasks API with BENCH_ENTITIES entities in all (default 200): Task plus generated ones, each

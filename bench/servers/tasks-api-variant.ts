@@ -1,11 +1,12 @@
+import 'reflect-metadata';
 import { CreatedHttpResponse } from '@inversifyjs/http-core';
 import { inject, injectable } from 'inversify';
+import { runService } from '../../src/app/service.js';
 import { TaskService } from '../../src/app/task.service.js';
 import { parseCreateTask } from '../../src/app/task-input.js';
 import { type TaskView, toTaskView } from '../../src/app/task-view.js';
 import { TASKS_PATH, TasksController } from '../../src/app/tasks.controller.js';
 import { Session } from '../../src/index.js';
-import { runService } from './service.js';
 
 /**
  * The Tasks API with some of the optimizations in BENCHMARKS.md undone, so each one's gain is

@@ -1,5 +1,6 @@
+import 'reflect-metadata';
+import { runService } from '../../src/app/service.js';
 import { addMemoryRoute } from './memory-route.js';
-import { runService } from './service.js';
 
 /** The Tasks API plus the bench-only memory route (run with `node --expose-gc`). */
 await runService({ extend: addMemoryRoute });

@@ -1,41 +1,42 @@
-import 'reflect-metadata';
 import type { AnyEntity, EntitySchema } from '@mikro-orm/core';
 import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
 import { pino } from 'pino';
-import { buildServer, closeGracefully } from '../../src/app/server.js';
-import { readServiceSettings } from '../../src/app/service-settings.js';
-import { stopOnSignals } from '../../src/app/signals.js';
-import { TaskSchema } from '../../src/app/task.entity.js';
-import { tasksModule } from '../../src/app/tasks-module.js';
-import { AppLifecycle, databaseModule, loadDatabaseConfig } from '../../src/index.js';
+import { loadAppDatabaseConfig } from '../../mikro-orm.config.js';
+import { AppLifecycle, databaseModule } from '../index.js';
+import { buildServer, closeGracefully } from './server.js';
+import { readServiceSettings } from './service-settings.js';
+import { stopOnSignals } from './signals.js';
+import { tasksModule } from './tasks-module.js';
 
-export interface ServiceVariant {
+export interface ServiceOptions {
   /** Entities besides Task. */
   extraEntities?: EntitySchema<AnyEntity>[];
   /** Rebind services or controllers before anything is resolved. */
   configure?: (container: Container) => void;
-  /** Add bench-only routes before the server listens. */
+  /** Add routes before the server listens. */
   extend?: (app: FastifyInstance) => void;
 }
 
 /**
- * The Tasks API wired exactly as src/app/main.ts wires it, for the bench-only variants (200
- * entities, a memory probe, the optimizations undone). Keep in step with main.ts.
+ * The Tasks API process: `npm start` runs it as is; the benchmarks' variants (200 entities, a
+ * memory probe, an optimization undone) run it with options, so both share one wiring.
  */
-export async function runService(variant: ServiceVariant = {}): Promise<void> {
+export async function runService(options: ServiceOptions = {}): Promise<void> {
   const log = pino({ level: process.env.LOG_LEVEL?.trim() || 'info' });
   try {
     const settings = readServiceSettings(process.env);
-    const database = loadDatabaseConfig({ entities: [TaskSchema, ...(variant.extraEntities ?? [])] });
+    const database = loadAppDatabaseConfig(options.extraEntities);
     const container = new Container();
+    // DB_ECHO=true: MikroORM's query log ("[query] select ... [took 2 ms]") goes into the service log.
     container.load(databaseModule({ ...database, colors: false, logger: (message) => log.info(message) }), tasksModule);
-    variant.configure?.(container);
+    options.configure?.(container);
     const lifecycle = container.get(AppLifecycle).useLogger(log);
     stopOnSignals(lifecycle, log);
-    await lifecycle.start();
+    await lifecycle.start({ container });
     const app = await buildServer(container, { logger: log });
-    variant.extend?.(app);
+    options.extend?.(app);
+    // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
     lifecycle.onStop('http server', () => closeGracefully(app, settings.shutdownTimeoutMs), {
       timeoutMs: settings.shutdownTimeoutMs + 1000,
     });
