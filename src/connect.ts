@@ -12,10 +12,14 @@ const MAX_DELAY_MS = 2000;
  */
 export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: number, log: Logger): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last: Failure | undefined;
   for (let attempt = 1; ; attempt++) {
     const remaining = Math.max(1, deadline - Date.now());
-    const reason = await tryConnect(orm, remaining);
-    if (reason === undefined) return;
+    const failure = await tryConnect(orm, remaining);
+    if (failure === undefined) return;
+    // An attempt cut short by our own deadline says nothing new: keep the server's last answer.
+    if (!failure.cutByDeadline || !last) last = failure;
+    const reason = last;
     const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (attempt - 1)) * Math.random();
     if (Date.now() + delay >= deadline) {
       throw new InversifyMikroOrmError(
@@ -32,15 +36,22 @@ export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: nu
   }
 }
 
-async function tryConnect(orm: Orm, ms: number): Promise<{ message: string; cause: unknown } | undefined> {
+interface Failure {
+  message: string;
+  cause: unknown;
+  cutByDeadline?: boolean;
+}
+
+async function tryConnect(orm: Orm, ms: number): Promise<Failure | undefined> {
+  const deadlineHit = new Error(`no answer within ${ms} ms`);
   try {
     const check = await withTimeout(
       orm.connect().then(() => orm.checkConnection()),
       ms,
-      () => new Error(`no answer within ${ms} ms`),
+      () => deadlineHit,
     );
     return check.ok ? undefined : { message: check.reason, cause: check.error };
   } catch (error) {
-    return { message: (error as Error).message ?? String(error), cause: error };
+    return { message: (error as Error).message ?? String(error), cause: error, cutByDeadline: error === deadlineHit };
   }
 }
