@@ -1,9 +1,8 @@
-import path from 'node:path';
 import type { Options } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import dotenv from 'dotenv';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
-import { EmbeddedDatabase } from './embedded-postgres.js';
+import type { LocalDatabaseServer } from './database-server.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { type PoolSettings, supervisePool } from './pool.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
@@ -19,8 +18,8 @@ export interface LifecycleSettings {
   /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
   schemaUpdate: 'safe' | 'off';
   pool: PoolSettings;
-  /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
-  embedded?: EmbeddedDatabase;
+  /** A server this process runs itself (the embedded one of `inversify-mikro-orm/embedded`), only when asked for. */
+  embedded?: LocalDatabaseServer;
   /** `host:port/database`, for messages (never the password). */
   endpoint: string;
 }
@@ -35,7 +34,6 @@ export type DatabaseConfigOverrides = Partial<Options<PostgreSqlDriver>> & {
 export type Environment = Record<string, string | undefined>;
 
 export const DEFAULT_APPLICATION_NAME = 'inversify-mikro-orm';
-const EMBEDDED_DATABASE_NAME = 'app';
 
 interface IntegerSpec {
   variable: string;
@@ -97,7 +95,7 @@ function readIntegers(reader: EnvReader): IntegerSettings {
 }
 
 /** `.env` fills gaps in the real environment, never overrides it (dotenv's own rule). */
-function withDotenv(env: Environment): Environment {
+export function withDotenv(env: Environment): Environment {
   if (env !== process.env) return env;
   const fromFile = dotenv.config({ quiet: true, processEnv: {} }).parsed ?? {};
   return { ...fromFile, ...env };
@@ -144,7 +142,6 @@ export function loadDatabaseConfig(
     stopTimeoutMs: ints.stopTimeoutMs,
     schemaUpdate,
     endpoint: connection.endpoint,
-    embedded: connection.embedded,
     ...overrides.lifecycle,
     pool,
   };
@@ -158,11 +155,10 @@ export function loadDatabaseConfig(
   return {
     driver: ResilientPostgreSqlDriver,
     clientUrl: connection.clientUrl,
-    dbName: connection.dbName,
     pool: { min: pool.min, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },
     debug: echo ? ['query'] : false,
     ...rest,
-    driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
+    driverOptions,
     lifecycle,
   };
 }
@@ -185,10 +181,8 @@ function poolDriverOptions(pool: PoolSettings): Record<string, unknown> {
 
 interface ResolvedConnection {
   clientUrl?: string;
-  dbName?: string;
   endpoint: string;
   driverOptions: Record<string, unknown>;
-  embedded?: EmbeddedDatabase;
 }
 
 function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnection {
@@ -206,20 +200,9 @@ function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnec
       driverOptions: url.driverOptions,
     };
   }
-  if (vars.NODE_ENV === 'production') {
-    reader.problems.push(
-      'DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only',
-    );
-    return { endpoint: 'unknown', driverOptions: {} };
-  }
-  const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');
-  const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
-  return {
-    // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.
-    clientUrl: `postgresql://postgres@127.0.0.1/${EMBEDDED_DATABASE_NAME}`,
-    dbName: EMBEDDED_DATABASE_NAME,
-    endpoint: `embedded PostgreSQL (${dataDir})`,
-    driverOptions: {},
-    embedded,
-  };
+  // Never a silent local database: a deployment that forgot DATABASE_URL must not run on a throwaway one.
+  reader.problems.push(
+    'DATABASE_URL is not set (expected postgresql://user:password@host:5432/database). For development without a server, ask for the embedded PostgreSQL explicitly with inversify-mikro-orm/embedded',
+  );
+  return { endpoint: 'unknown', driverOptions: {} };
 }

@@ -5,8 +5,13 @@ import type {
   EntityData,
   Transaction as MikroTransaction,
 } from '@mikro-orm/core';
-import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
+import {
+  type NativeQueryBuilder,
+  PostgreSqlConnection,
+  PostgreSqlDriver,
+  type QueryResult,
+  type RawQueryFragment,
+} from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { invalidatePool } from './pool.js';
@@ -93,7 +98,11 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
 
 type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
-/** MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every replica. */
+/**
+ * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every replica.
+ * It replaces the driver's `connection` and `replicas` fields, which MikroORM keeps protected (not
+ * a public API); tests/dependency-internals.int.test.ts fails if a MikroORM version stops using them.
+ */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {
     super(config);

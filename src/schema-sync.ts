@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { DatabaseSchema } from '@mikro-orm/sql';
+import { DatabaseSchema, type EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm.js';
 
 /** Any fixed 64-bit number; shared by every instance of every service using this library. */

@@ -101,15 +101,16 @@ describe('loadDatabaseConfig', () => {
     expect(String(error.stack)).not.toContain(PASSWORD);
   });
 
-  it('requires DATABASE_URL in production instead of starting an embedded server', () => {
-    const error = configError({ NODE_ENV: 'production' });
-    expect(error.message).toContain('DATABASE_URL is required when NODE_ENV=production');
-  });
-
-  it('uses an embedded server outside production when DATABASE_URL is absent', () => {
-    const config = loadDatabaseConfig({}, { EMBEDDED_PG_DATA_DIR: '/tmp/somewhere' });
-    expect(config.lifecycle.embedded?.options.dataDir).toBe('/tmp/somewhere');
-    expect(typeof config.driverOptions).toBe('function');
+  it.each([
+    ['unset', {}],
+    ['development', { NODE_ENV: 'development' }],
+    ['test', { NODE_ENV: 'test' }],
+    ['production', { NODE_ENV: 'production' }],
+  ])('requires DATABASE_URL whatever NODE_ENV says (%s), and never starts a database itself', (_label, env) => {
+    const error = configError({ EMBEDDED_PG_DATA_DIR: '/tmp/somewhere', ...env });
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain('DATABASE_URL is not set');
+    expect(error.message).toContain('inversify-mikro-orm/embedded');
   });
 
   it('keeps the TLS and channel binding a Neon URL asks for', () => {

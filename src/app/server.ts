@@ -2,7 +2,7 @@ import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
-import { registerSessionPerRequest } from '../index.js';
+import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
 import { notFound } from './api-error.js';
 import { HttpErrorFilter, sendError } from './http-error-filter.js';
 import { applyResponseSchemas } from './response-schemas.js';
@@ -26,7 +26,7 @@ export async function buildServer(container: Container, { logger }: ServerOption
     // Keep-alive connections that sit idle must not hold shutdown open.
     forceCloseConnections: 'idle',
   });
-  registerSessionPerRequest(app, container.get(MikroORM));
+  await app.register(registerSessionPerRequest, { orm: container.get(MikroORM) });
   closeConnectionsWhenClosing(app);
   applyResponseSchemas(app);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
