@@ -17,8 +17,8 @@ const isOurs = (symbol: ts.Symbol) =>
 
 /** Declared with `export` in its own module: a named concept of ours, not a local helper alias. */
 const isExportedByItsModule = (symbol: ts.Symbol) =>
-  symbol.declarations?.some((declaration) =>
-    ts.getCombinedModifierFlags(declaration as ts.Declaration) & ts.ModifierFlags.Export ? true : false,
+  symbol.declarations?.some(
+    (declaration) => (ts.getCombinedModifierFlags(declaration as ts.Declaration) & ts.ModifierFlags.Export) !== 0,
   ) ?? false;
 
 /** Type names referenced by the public parts of a declaration (private members excluded). */

@@ -23,8 +23,8 @@ export type SessionMiddleware = (
  * handler has answered is rolled back (and logged), also when the client disconnected early: then
  * only once the handler is done.
  *
- * Register it after the body parsers: they resume the request from a stream callback, outside
- * the async context this middleware opens, so anything registered before them is not in it.
+ * Register it before the routes, after the body parsers (the order MikroORM recommends for its own
+ * `RequestContext` middleware: a parser resumes the request from stream callbacks).
  */
 export function sessionPerRequest(orm: Orm, options: ExpressSessionOptions = {}): SessionMiddleware {
   const sessions = new HttpSessions(orm);

@@ -14,11 +14,11 @@ export type AbortMode = 'commit' | 'leave-open';
 export const ROW_TITLES = ['abort row 1', 'abort row 2'];
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => undefined as void;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
+  const settle: { resolve?: () => void } = {};
+  const promise = new Promise<void>((resolve) => {
+    settle.resolve = resolve;
   });
-  return { promise, resolve };
+  return { promise, resolve: () => settle.resolve?.() };
 }
 
 /**
