@@ -21,8 +21,13 @@ export class ServiceProcess {
 
   static #last?: ServiceProcess;
 
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, [path.resolve('dist/src/app/main.js')], {
+  /** `entry`: main.js (the deployed service) by default, dev.js for what `npm start` runs. */
+  static async start(
+    env: Record<string, string>,
+    { entry = 'main.js', cwd }: { entry?: 'main.js' | 'dev.js'; cwd?: string } = {},
+  ): Promise<ServiceProcess> {
+    const child = spawn(process.execPath, [path.resolve('dist/src/app', entry)], {
+      cwd,
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
