@@ -15,8 +15,8 @@ import { Note } from './helpers/entities.js';
 import { runCommand } from './helpers/run-command.js';
 import { testDatabase } from './helpers/test-database.js';
 
-/** Trust auth ignores it; only a leak could make it appear. */
-const PASSWORD = 'Missing-Db-Secret-41';
+/** The server's password, or one trust auth ignores: only a leak could make it appear in an error. */
+const PASSWORD = decodeURIComponent(new URL(testDatabase.serverUrl).password) || 'Missing-Db-Secret-41';
 const created: string[] = [];
 
 /** A URL to a database that does not exist (a typo), with a password in it. */
