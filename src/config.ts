@@ -118,6 +118,7 @@ export function loadDatabaseConfig(
   const ints = readIntegers(reader);
   const echo = reader.boolean('DB_ECHO', false);
   const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
+  const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
   if (ints.poolMin > ints.poolMax) {
     reader.problems.push(`DB_POOL_MIN (${ints.poolMin}) must not be greater than DB_POOL_MAX (${ints.poolMax})`);
   }
@@ -161,6 +162,8 @@ export function loadDatabaseConfig(
     dbName: connection.dbName,
     pool: { min: pool.min, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },
     debug: echo ? ['query'] : false,
+    // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
+    ensureDatabase: createDatabase,
     ...rest,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,

@@ -1,3 +1,4 @@
+import { permanentConnectError } from './connect-errors.js';
 import { InversifyMikroOrmError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Orm } from './orm.js';
@@ -8,7 +9,8 @@ const MAX_DELAY_MS = 2000;
 
 /**
  * Connects, retrying with exponential backoff and full jitter until the deadline: a Neon branch
- * waking up, or a server still booting, is not a reason to crash.
+ * waking up, or a server still booting, is not a reason to crash. A failure that retrying cannot
+ * fix (wrong password, unknown database, TLS that cannot work) fails at once.
  */
 export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: number, log: Logger): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -17,6 +19,8 @@ export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: nu
     const remaining = Math.max(1, deadline - Date.now());
     const failure = await tryConnect(orm, remaining);
     if (failure === undefined) return;
+    const permanent = permanentConnectError(failure.cause, orm.config, endpoint);
+    if (permanent) throw permanent;
     // An attempt cut short by our own deadline says nothing new: keep the server's last answer.
     if (!failure.cutByDeadline || !last) last = failure;
     const reason = last;

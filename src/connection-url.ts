@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
 /** What a `postgres://` URL says, split into what MikroORM understands and what only `pg` does. */
@@ -18,23 +19,65 @@ export interface ParsedConnectionUrl {
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 type SslMode = (typeof SSL_MODES)[number];
 
+/** Certificate files a URL names (libpq's `sslrootcert`, `sslcert`, `sslkey`), read into `pg`'s TLS options. */
+const CERTIFICATE_PARAMETERS = { sslrootcert: 'ca', sslcert: 'cert', sslkey: 'key' } as const;
+type CertificateFiles = Partial<Record<(typeof CERTIFICATE_PARAMETERS)[keyof typeof CERTIFICATE_PARAMETERS], string>>;
+
 /**
- * libpq semantics: `require` encrypts without checking the certificate, `verify-ca` checks the
- * chain, `verify-full` also the host name. `allow`/`prefer` cannot be opportunistic in `pg`, so
- * they encrypt like `require` (safer than silently sending plaintext).
+ * libpq semantics: `require` encrypts without checking the certificate (unless a root certificate
+ * is given: then it checks the chain, like `verify-ca`), `verify-ca` checks the chain, `verify-full`
+ * also the host name. `allow`/`prefer` cannot be opportunistic in `pg`, so they encrypt like
+ * `require` (safer than silently sending plaintext).
  */
-function tlsFor(mode: SslMode): boolean | TlsConnectionOptions {
+function tlsFor(mode: SslMode, files: CertificateFiles): boolean | TlsConnectionOptions {
+  const verifyChain = { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
   switch (mode) {
     case 'disable':
       return false;
     case 'allow':
     case 'prefer':
     case 'require':
-      return { rejectUnauthorized: false };
+      return files.ca ? verifyChain : { ...files, rejectUnauthorized: false };
     case 'verify-ca':
-      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+      return verifyChain;
     case 'verify-full':
-      return { rejectUnauthorized: true };
+      return { ...files, rejectUnauthorized: true };
+  }
+}
+
+/**
+ * Reads the certificate files the URL names. `sslrootcert=system` means the default trusted CAs
+ * (libpq 16), which is what Node uses when no CA is given.
+ */
+function readCertificateFiles(url: URL, variable: string, problems: string[]): CertificateFiles {
+  const files: CertificateFiles = {};
+  for (const [parameter, option] of Object.entries(CERTIFICATE_PARAMETERS)) {
+    const file = url.searchParams.get(parameter);
+    if (file === null || (parameter === 'sslrootcert' && file === 'system')) continue;
+    try {
+      files[option] = readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push(
+        `${variable} has ${parameter}=${file}, which cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      );
+    }
+  }
+  return files;
+}
+
+/** TLS settings that would silently not apply: certificates or channel binding without TLS. */
+function checkTlsWanted(url: URL, sslMode: string | null, variable: string, problems: string[]): void {
+  if (sslMode !== null && sslMode !== 'disable') return;
+  const given = sslMode === null ? 'no sslmode' : 'sslmode=disable';
+  for (const parameter of Object.keys(CERTIFICATE_PARAMETERS)) {
+    if (url.searchParams.has(parameter)) {
+      problems.push(`${variable} has ${parameter} but ${given}, so no TLS would be used: add sslmode=verify-full`);
+    }
+  }
+  if (url.searchParams.get('channel_binding') === 'require') {
+    problems.push(
+      `${variable} has channel_binding=require but ${given}; channel binding needs TLS: add sslmode=require`,
+    );
   }
 }
 
@@ -74,10 +117,12 @@ export function parseConnectionUrl(
   if (channelBinding !== null && !['disable', 'prefer', 'require'].includes(channelBinding)) {
     problems.push(`${variable} has channel_binding=${channelBinding}; expected disable, prefer or require`);
   }
+  checkTlsWanted(url, sslMode, variable, problems);
+  const certificateFiles = readCertificateFiles(url, variable, problems);
   if (problems.length > 0) return { problems };
 
   const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
-  if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode);
+  if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode, certificateFiles);
   if (channelBinding === 'require' || channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
   const applicationName = url.searchParams.get('application_name');
   if (applicationName) driverOptions.application_name = applicationName;

@@ -14,7 +14,7 @@ const ACQUIRE_TIMEOUT_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
 
 /** MikroORM wraps driver errors; the original `pg` error sits somewhere down the `cause` chain. */
-function* causeChain(error: unknown): Generator<Record<string, unknown>> {
+export function* causeChain(error: unknown): Generator<Record<string, unknown>> {
   const seen = new Set<unknown>();
   let current = error;
   while (current && typeof current === 'object' && !seen.has(current)) {
@@ -31,6 +31,11 @@ function matches(error: unknown, test: (code: string, message: string) => boolea
     if (test(code, message)) return true;
   }
   return false;
+}
+
+/** True when the error, or one it wraps, carries this SQLSTATE. */
+export function hasSqlState(error: unknown, sqlState: string): boolean {
+  return matches(error, (code) => code === sqlState);
 }
 
 /** True when the error means the server connection died (the query itself may be fine). */

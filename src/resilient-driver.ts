@@ -2,6 +2,7 @@ import type {
   AnyEntity,
   Configuration,
   Dictionary,
+  DriverException,
   EntityData,
   Transaction as MikroTransaction,
 } from '@mikro-orm/core';
@@ -9,6 +10,8 @@ import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
+import { isInversifyMikroOrmError } from './errors.js';
+import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
 import { sleep } from './timeout.js';
 
@@ -34,6 +37,9 @@ type Transaction = Parameters<PostgreSqlConnection['commit']>[0];
  * is sent once more on a fresh connection: a plain read outside a transaction, or a BEGIN that
  * failed. Writes and statements inside a transaction fail as they are: a retry could apply a
  * write twice, or silently lose the first half of a transaction.
+ *
+ * A database that does not exist is reported as the library's configuration error, which also
+ * keeps MikroORM from creating it (see `#explained`).
  */
 export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
   override async execute<
@@ -48,7 +54,7 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     try {
       return await super.execute<T>(query, params, method, ctx, loggerContext);
     } catch (error) {
-      if (!(await this.#sawDisconnect(error)) || ctx || !READ_ONLY.test(sqlOf(query))) throw error;
+      if (!(await this.#sawDisconnect(error)) || ctx || !READ_ONLY.test(sqlOf(query))) throw this.#explained(error);
       return super.execute<T>(query, params, method, ctx, loggerContext);
     }
   }
@@ -57,7 +63,7 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     try {
       return await super.begin(options);
     } catch (error) {
-      if (!(await this.#sawDisconnect(error)) || options.ctx) throw error;
+      if (!(await this.#sawDisconnect(error)) || options.ctx) throw this.#explained(error);
       return super.begin(options);
     }
   }
@@ -77,6 +83,16 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
       await this.#sawDisconnect(error);
       throw error;
     }
+  }
+
+  /**
+   * MikroORM's schema generator checks that the database exists before every schema command, even
+   * with `ensureDatabase: false`, and creates it when the check fails with PostgreSQL's "does not
+   * exist". Our error does not say that, so the check fails instead, unless creation was asked for.
+   */
+  #explained(error: unknown): unknown {
+    if (!isMissingDatabaseError(error) || databaseCreationAllowed(this.config)) return error;
+    return missingDatabaseError(this.config, error);
   }
 
   /**
@@ -100,5 +116,11 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     const self = this as unknown as { connection: PostgreSqlConnection; replicas: PostgreSqlConnection[] };
     self.connection = new ResilientPostgreSqlConnection(this.config);
     self.replicas = this.createReplicas((replica) => new ResilientPostgreSqlConnection(this.config, replica, 'read'));
+  }
+
+  /** Our own errors (a missing database) reach the caller as they are, not disguised as a driver error. */
+  override convertException(exception: Error): DriverException {
+    if (isInversifyMikroOrmError(exception)) return exception as unknown as DriverException;
+    return super.convertException(exception);
   }
 }
