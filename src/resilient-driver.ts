@@ -10,6 +10,7 @@ import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-o
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { invalidatePool } from './pool.js';
+import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
@@ -93,11 +94,19 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
 
 type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
-/** MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every replica. */
+/**
+ * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every
+ * replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM CLI cannot drop data either).
+ */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {
     super(config);
-    const self = this as unknown as { connection: PostgreSqlConnection; replicas: PostgreSqlConnection[] };
+    const self = this as unknown as {
+      connection: PostgreSqlConnection;
+      replicas: PostgreSqlConnection[];
+      platform: SafeSchemaPostgreSqlPlatform;
+    };
+    self.platform = new SafeSchemaPostgreSqlPlatform();
     self.connection = new ResilientPostgreSqlConnection(this.config);
     self.replicas = this.createReplicas((replica) => new ResilientPostgreSqlConnection(this.config, replica, 'read'));
   }
