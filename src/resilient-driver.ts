@@ -1,10 +1,19 @@
 import type {
   AnyEntity,
   Configuration,
+  CountOptions,
   Dictionary,
   DriverException,
   EntityData,
+  EntityName,
+  EntityProperty,
+  FilterQuery,
+  FindOneOptions,
+  FindOptions,
   Transaction as MikroTransaction,
+  ObjectQuery,
+  OrderDefinition,
+  Primary,
 } from '@mikro-orm/core';
 import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
@@ -13,13 +22,15 @@ import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
 import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
+import { isDeclaredRead, retryableRead } from './retryable-read.js';
+import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
 
 const RETRY_DELAY_MS = 50;
 
-/** Only a plain `select` is safe to send twice: it changes nothing, whatever happened to the first try. */
+/** A declared read must still be a `select`: an insert sent inside `retryableRead` is not repeated either. */
 const READ_ONLY = /^\s*\(?\s*select\b/i;
 
 function sqlOf(query: Query): string {
@@ -34,9 +45,10 @@ type Transaction = Parameters<PostgreSqlConnection['commit']>[0];
 /**
  * Makes a dead connection cost as little as possible. Any disconnect error invalidates the pool
  * (idle siblings are re-validated before reuse). Then a statement that provably changed nothing
- * is sent once more on a fresh connection: a plain read outside a transaction, or a BEGIN that
- * failed. Writes and statements inside a transaction fail as they are: a retry could apply a
- * write twice, or silently lose the first half of a transaction.
+ * is sent once more on a fresh connection: a read outside a transaction that MikroORM generated
+ * or the caller declared (`retryableRead`), or a BEGIN that failed. Anything else fails as it is:
+ * a retry could apply a write twice (a raw `select my_function()` may write), or silently lose
+ * the first half of a transaction.
  *
  * A database that does not exist is reported as the library's configuration error, which also
  * keeps MikroORM from creating it (see `#explained`).
@@ -54,7 +66,9 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     try {
       return await super.execute<T>(query, params, method, ctx, loggerContext);
     } catch (error) {
-      if (!(await this.#sawDisconnect(error)) || ctx || !READ_ONLY.test(sqlOf(query))) throw this.#explained(error);
+      if (!(await this.#sawDisconnect(error)) || ctx || !isDeclaredRead() || !READ_ONLY.test(sqlOf(query))) {
+        throw this.#explained(error);
+      }
       return super.execute<T>(query, params, method, ctx, loggerContext);
     }
   }
@@ -109,11 +123,19 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
 
 type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
-/** MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every replica. */
+/**
+ * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every
+ * replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM CLI cannot drop data either).
+ */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {
     super(config);
-    const self = this as unknown as { connection: PostgreSqlConnection; replicas: PostgreSqlConnection[] };
+    const self = this as unknown as {
+      connection: PostgreSqlConnection;
+      replicas: PostgreSqlConnection[];
+      platform: SafeSchemaPostgreSqlPlatform;
+    };
+    self.platform = new SafeSchemaPostgreSqlPlatform();
     self.connection = new ResilientPostgreSqlConnection(this.config);
     self.replicas = this.createReplicas((replica) => new ResilientPostgreSqlConnection(this.config, replica, 'read'));
   }
@@ -122,5 +144,43 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   override convertException(exception: Error): DriverException {
     if (isInversifyMikroOrmError(exception)) return exception as unknown as DriverException;
     return super.convertException(exception);
+  }
+
+  // MikroORM's own reads: every statement they send is a select the ORM built from entity metadata.
+
+  override find<T extends object, P extends string = never, F extends string = never, E extends string = never>(
+    entityName: EntityName<T>,
+    where: ObjectQuery<T>,
+    options?: FindOptions<T, P, F, E>,
+  ): Promise<EntityData<T>[]> {
+    return retryableRead(() => super.find(entityName, where, options));
+  }
+
+  override findOne<T extends object, P extends string = never, F extends string = never, E extends string = never>(
+    entityName: EntityName<T>,
+    where: ObjectQuery<T>,
+    options?: FindOneOptions<T, P, F, E>,
+  ): Promise<EntityData<T> | null> {
+    return retryableRead(() => super.findOne(entityName, where, options));
+  }
+
+  override count<T extends object>(
+    entityName: EntityName<T>,
+    where: unknown,
+    options?: CountOptions<T>,
+  ): Promise<number> {
+    return retryableRead(() => super.count(entityName, where, options));
+  }
+
+  override loadFromPivotTable<T extends object, O extends object>(
+    prop: EntityProperty,
+    owners: Primary<O>[][],
+    where?: FilterQuery<unknown>,
+    orderBy?: OrderDefinition<T>,
+    ctx?: Transaction,
+    options?: FindOptions<T, never, never, never>,
+    pivotJoin?: boolean,
+  ): Promise<Dictionary<T[]>> {
+    return retryableRead(() => super.loadFromPivotTable(prop, owners, where, orderBy, ctx, options, pivotJoin));
   }
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DatabaseSchema } from '@mikro-orm/sql';
+import { FINGERPRINT_TABLE } from './library-tables.js';
 import type { Orm } from './orm.js';
+import { SafeSchemaGenerator } from './safe-schema-generator.js';
 
 /** Any fixed 64-bit number; shared by every instance of every service using this library. */
 const SCHEMA_LOCK_KEY = 7_344_210_981_523n;
-const FINGERPRINT_TABLE = 'inversify_mikro_orm_schema';
 
 export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
 
@@ -46,41 +47,24 @@ export async function syncSchema(orm: Orm): Promise<SchemaSyncOutcome> {
 }
 
 /**
- * The update SQL with one change to MikroORM's `safe` mode: columns the metadata no longer maps
- * are hidden from the diff, because MikroORM would otherwise "rename" such a column into a new
- * one of the same type, moving old data under a new name. Unmapped NOT NULL columns without a
- * default become nullable, so inserts by the new code keep working; nothing is dropped.
+ * The update SQL, diffed against the schema read inside `tx` (so under the lock). Built with
+ * `SafeSchemaGenerator` whatever `orm.schema` is, so an ORM configured with another driver still
+ * never loses data on boot.
  */
 async function safeUpdateSql(orm: Orm, tx: EntityManager): Promise<string> {
-  const platform = orm.em.getPlatform();
-  const target = orm.schema.getTargetSchema();
+  const generator = new SafeSchemaGenerator(orm.em);
   const current = await DatabaseSchema.create(
     orm.em.getConnection(),
-    platform,
+    orm.em.getPlatform(),
     orm.config,
     undefined,
-    target.getNamespaces(),
+    generator.getTargetSchema().getNamespaces(),
     undefined,
     undefined,
     undefined,
     tx.getTransactionContext(),
   );
-  const relaxed: string[] = [];
-  for (const table of current.getTables()) {
-    const wanted = target.getTable(table.getShortestName());
-    if (!wanted) continue;
-    for (const column of table.getColumns()) {
-      if (wanted.hasColumn(column.name)) continue;
-      table.removeColumn(column.name);
-      if (!column.nullable && column.default == null) {
-        relaxed.push(
-          `alter table ${table.getQuotedName()} alter column ${platform.quoteIdentifier(column.name)} drop not null;`,
-        );
-      }
-    }
-  }
-  const sql = await orm.schema.getUpdateSchemaSQL({ safe: true, wrap: false, fromSchema: current });
-  return [sql, ...relaxed].join('\n');
+  return generator.getUpdateSchemaSQL({ wrap: false, fromSchema: current });
 }
 
 /** A hash of the schema the metadata asks for: computed in memory, no database round trip. */

@@ -6,6 +6,7 @@ import { registerSessionPerRequest } from '../index.js';
 import { notFound } from './api-error.js';
 import { HttpErrorFilter, sendError } from './http-error-filter.js';
 import { applyResponseSchemas } from './response-schemas.js';
+import { acceptUtf8JsonOnly } from './utf8-json-body.js';
 
 /** Far above any valid Task (a 200-character title); larger bodies are refused with 413 unread. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -26,6 +27,7 @@ export async function buildServer(container: Container, { logger }: ServerOption
     // Keep-alive connections that sit idle must not hold shutdown open.
     forceCloseConnections: 'idle',
   });
+  acceptUtf8JsonOnly(app);
   registerSessionPerRequest(app, container.get(MikroORM));
   closeConnectionsWhenClosing(app);
   applyResponseSchemas(app);
