@@ -104,9 +104,9 @@ describe('the drain after SIGTERM', () => {
 
     expect(await inFlight).toBe('cut');
     const cutAfterMs = Date.now() - signalledAt;
-    // Cut at the timeout: not at the grace (100 ms), and not long after the timeout.
+    // Cut at the timeout: not at the grace (100 ms), nor only when the process exits (over 10 s later).
     expect(cutAfterMs).toBeGreaterThanOrEqual(1400);
-    expect(cutAfterMs).toBeLessThan(2500);
+    expect(cutAfterMs).toBeLessThan(4000);
 
     proxy.resume(); // the database answers the abandoned query late; the pool then closes normally
     expect(await running.exited).toBe(0);

@@ -83,7 +83,7 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
   const server = app.server;
   const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
   try {
-    await acceptQueuedConnections(server);
+    await acceptQueuedConnections(server, graceMs);
     // Its callback runs once the last connection has closed (at once if the server was not listening).
     const drained = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     const grace = setTimeout(() => drain.closeIdle(), graceMs);
@@ -98,9 +98,11 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
  * Closing a listening socket makes the kernel reset every connection still in its accept queue:
  * connections their clients already count as open, whose requests may be sent. Node accepts all
  * that are queued whenever the event loop polls, so the listener stays open until a full turn of
- * the loop accepts nothing, and is closed right after.
+ * the loop accepts nothing, and is closed right after. Clients that keep connecting cannot hold it
+ * open beyond `limitMs`.
  */
-async function acceptQueuedConnections(server: net.Server): Promise<void> {
+async function acceptQueuedConnections(server: net.Server, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
   let accepted = 0;
   const count = () => {
     accepted += 1;
@@ -114,7 +116,7 @@ async function acceptQueuedConnections(server: net.Server): Promise<void> {
     do {
       before = accepted;
       await nextTurn();
-    } while (accepted !== before);
+    } while (accepted !== before && Date.now() < deadline);
   } finally {
     server.off('connection', count);
   }

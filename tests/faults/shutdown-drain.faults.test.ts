@@ -14,6 +14,8 @@ const FRESH = 150;
 const KEPT = 20;
 /** Requests on idle keep-alive connections, sent once the service has logged that it is draining. */
 const DURING_DRAIN = 10;
+/** Leaves ample time to send the during-drain requests after the drain is seen in the log, even on a loaded machine. */
+const GRACE_MS = 1000;
 /** SIGTERM lands from 0 to 57 ms into the burst: before, while and after the requests are read. */
 const signalDelayMs = (run: number) => run * 3;
 
@@ -50,7 +52,10 @@ describe('SIGTERM during a burst of writes', () => {
   /** One service, one burst, one SIGTERM: what every request came to, and what the database holds. */
   async function run(index: number) {
     const applicationName = uniqueApplicationName(`drain-${index}`);
-    const running = await ServiceProcess.start({ DATABASE_URL: taggedUrl(db.url, applicationName) });
+    const running = await ServiceProcess.start({
+      DATABASE_URL: taggedUrl(db.url, applicationName),
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    });
     service = running;
     const kept = new http.Agent({ keepAlive: true, maxSockets: KEPT });
     const idle = new http.Agent({ keepAlive: true, maxSockets: DURING_DRAIN });
