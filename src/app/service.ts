@@ -4,7 +4,8 @@ import { Container } from 'inversify';
 import { pino } from 'pino';
 import { loadAppDatabaseConfig } from '../../mikro-orm.config.js';
 import { AppLifecycle, databaseModule } from '../index.js';
-import { buildServer, closeGracefully } from './server.js';
+import { closeGracefully } from './graceful-drain.js';
+import { buildServer } from './server.js';
 import { readServiceSettings } from './service-settings.js';
 import { stopOnSignals } from './signals.js';
 import { tasksModule } from './tasks-module.js';
@@ -37,7 +38,8 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     const app = await buildServer(container, { logger: log });
     options.extend?.(app);
     // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
-    lifecycle.onStop('http server', () => closeGracefully(app, settings.shutdownTimeoutMs), {
+    const drain = { graceMs: settings.shutdownGraceMs, timeoutMs: settings.shutdownTimeoutMs };
+    lifecycle.onStop('http server', () => closeGracefully(app, drain), {
       timeoutMs: settings.shutdownTimeoutMs + 1000,
     });
     await app.listen({ port: settings.port, host: settings.host });
