@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
 import { pino } from 'pino';
 import { loadAppDatabaseConfig } from '../../mikro-orm.config.js';
-import { AppLifecycle, databaseModule } from '../index.js';
+import { AppLifecycle, databaseModule, isInversifyMikroOrmError, type Logger } from '../index.js';
 import { closeGracefully } from './graceful-drain.js';
 import { buildServer } from './server.js';
 import { readServiceSettings } from './service-settings.js';
@@ -24,9 +24,11 @@ export interface ServiceOptions {
  * memory probe, an optimization undone) run it with options, so both share one wiring.
  */
 export async function runService(options: ServiceOptions = {}): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL?.trim() || 'info' });
+  // Until LOG_LEVEL is validated (pino throws on an unknown level), a failure is logged at info.
+  let log = pino({ level: 'info' });
   try {
     const settings = readServiceSettings(process.env);
+    log = pino({ level: settings.logLevel });
     const database = loadAppDatabaseConfig(options.extraEntities);
     const container = new Container();
     // DB_ECHO=true: MikroORM's query log ("[query] select ... [took 2 ms]") goes into the service log.
@@ -34,7 +36,7 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     options.configure?.(container);
     const lifecycle = container.get(AppLifecycle).useLogger(log);
     stopOnSignals(lifecycle, log);
-    await lifecycle.start({ container });
+    if (!(await startUnlessStopped(lifecycle, container, log))) return;
     const app = await buildServer(container, { logger: log });
     options.extend?.(app);
     // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
@@ -46,5 +48,21 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
   } catch (error) {
     log.fatal({ err: error }, 'The service could not start');
     process.exit(1);
+  }
+}
+
+/**
+ * Starts the lifecycle; false when a signal stopped it during the boot. The signal's handler then
+ * exits (0: the stop it asked for is done), so this only waits for that stop to finish.
+ */
+async function startUnlessStopped(lifecycle: AppLifecycle, container: Container, log: Logger): Promise<boolean> {
+  try {
+    await lifecycle.start({ container });
+    return true;
+  } catch (error) {
+    if (!isInversifyMikroOrmError(error, 'lifecycle')) throw error;
+    log.info({ reason: error.message }, 'The service was stopped while starting; it never became ready');
+    await lifecycle.stop();
+    return false;
   }
 }

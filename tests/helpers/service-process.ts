@@ -21,7 +21,16 @@ export class ServiceProcess {
 
   static #last?: ServiceProcess;
 
+  /** Starts the service and waits until it listens. */
   static async start(env: Record<string, string>): Promise<ServiceProcess> {
+    const service = ServiceProcess.launch(env);
+    const listening = await service.waitFor((line) => String(line.msg).startsWith('Server listening at '), 30_000);
+    service.#url = String(listening.msg).replace('Server listening at ', '');
+    return service;
+  }
+
+  /** Starts the service without waiting for it to listen (a boot that never finishes, a process that exits early). */
+  static launch(env: Record<string, string>): ServiceProcess {
     const child = spawn(process.execPath, [path.resolve('dist/src/app/main.js')], {
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,8 +41,6 @@ export class ServiceProcess {
     process.once('exit', killOnExit);
     child.once('exit', () => process.removeListener('exit', killOnExit));
     ServiceProcess.#last = service;
-    const listening = await service.waitFor((line) => String(line.msg).startsWith('Server listening at '), 30_000);
-    service.#url = String(listening.msg).replace('Server listening at ', '');
     return service;
   }
 
