@@ -92,6 +92,13 @@ describe('loadDatabaseConfig', () => {
     [`postgresql://app:${PASSWORD}@host:5432`, 'DATABASE_URL has no database name'],
     [`postgresql://app:${PASSWORD}@host/db?sslmode=sometimes`, 'DATABASE_URL has sslmode=sometimes'],
     [`postgresql://app:${PASSWORD}@host/db?channel_binding=always`, 'DATABASE_URL has channel_binding=always'],
+    ['postgresql://u@h/db%zz', 'DATABASE_URL has a malformed %-escape in its database name'],
+    [`postgresql://app:${PASSWORD}@host/db%zz`, 'DATABASE_URL has a malformed %-escape in its database name'],
+    [`postgresql://app:${PASSWORD}%zz@host/db`, 'DATABASE_URL has a malformed %-escape in its password'],
+    [`postgresql://ap%zzp:${PASSWORD}@host/db`, 'DATABASE_URL has a malformed %-escape in its user name'],
+    [`postgresql://app:${PASSWORD}@ho%zzst/db`, 'DATABASE_URL has a malformed %-escape in its host'],
+    [`postgresql://app:${PASSWORD}@host:99999/db`, 'DATABASE_URL is not a valid URL'],
+    [`postgresql://app:${PASSWORD}@/db`, 'DATABASE_URL is not a valid URL'],
   ])('explains a malformed DATABASE_URL (%s) without echoing the password', (url, expected) => {
     const error = configError({ DATABASE_URL: url, DB_POOL_MIN: 'x' });
     expect(error.message).toContain(expected);
