@@ -123,7 +123,7 @@ export class AppLifecycle {
         this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
       }
       const pool = await nativePool(this.orm);
-      await warmPool(pool, this.settings.pool.min);
+      await warmPool(pool, this.settings.pool.min, this.#log);
       this.#stopWatchingLeaks = watchForLeaks(pool, this.settings.leakWarnMs, () => this.#log);
       for (const hook of this.#startHooks) await hook.run();
       this.#state = 'running';
