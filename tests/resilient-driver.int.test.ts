@@ -3,6 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppLifecycle, nativePool } from '../src/index.js';
+import type { Orm } from '../src/orm.js';
 import { startContainer } from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
@@ -24,7 +25,7 @@ function terminateBlocking(url: string, pid: number): void {
 describe('ResilientPostgreSqlDriver', () => {
   let db: IsolatedDatabase;
   let lifecycle: AppLifecycle;
-  let orm: MikroORM;
+  let orm: Orm;
   let pool: Pool;
 
   beforeAll(async () => {
