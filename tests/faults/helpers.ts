@@ -1,9 +1,9 @@
 import type { IsolatedDatabase } from '../helpers/test-database.js';
 
-/** Kills every server process serving `applicationName`, as an administrator or a failover would. */
+/** Kills every server process serving `applicationName`, as an administrator or a failover would; resolves once they are gone. */
 export async function terminateBackends(db: IsolatedDatabase, applicationName: string): Promise<number> {
   const [row] = await db.query<{ killed: number }>(
-    'select count(pg_terminate_backend(pid))::int as killed from pg_stat_activity where application_name = $1',
+    'select count(pg_terminate_backend(pid, 5000))::int as killed from pg_stat_activity where application_name = $1',
     [applicationName],
   );
   return row?.killed ?? 0;
