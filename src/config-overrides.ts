@@ -127,8 +127,8 @@ export function lifecycleOverrideProblems(
 ): string[] {
   const problems: string[] = [];
   for (const [key, value] of entriesOf(overrides.lifecycle, 'lifecycle', problems)) {
-    const spec = specs[key];
     if (key === 'pool') continue;
+    const spec = specs[key];
     if (!(key in defaults)) {
       problems.push(
         `lifecycle.${key} is not a lifecycle setting (expected one of ${Object.keys(defaults).join(', ')})`,
@@ -152,12 +152,13 @@ export function connectionOverrideProblems(
   embedded: boolean,
 ): string[] {
   const problems: string[] = [];
-  if (overrides.driverOptions !== undefined && !isPlainObject(overrides.driverOptions)) {
+  const { driverOptions } = overrides;
+  if (driverOptions !== undefined && !isPlainObject(driverOptions)) {
     problems.push(
       'driverOptions must be a plain object of pg.Pool options (a function, a Kysely instance or a dialect would replace the pool this library supervises)',
     );
   }
-  for (const [key, value] of entriesOf(overrides.driverOptions, 'driverOptions', [])) {
+  for (const [key, value] of isPlainObject(driverOptions) ? Object.entries(driverOptions) : []) {
     const setting = POOL_OWNED_DRIVER_OPTIONS[key];
     if (setting) {
       problems.push(
