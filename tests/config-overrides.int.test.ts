@@ -56,8 +56,12 @@ describe('loadDatabaseConfig overrides on the live pool and ORM', () => {
   });
 
   it('clientUrl replaces DATABASE_URL, and dbName and password win over the URL, on the connections pg opens', async () => {
+    const server = new URL(testDatabase.serverUrl);
+    // The server's own password when it asks for one; under trust authentication any value is accepted.
+    const password = decodeURIComponent(server.password) || 'ignored-by-trust-auth';
+    server.password = '';
     const { pool, applicationName } = await start(
-      { clientUrl: testDatabase.serverUrl, dbName: db.name, password: 'ignored-by-trust-auth' },
+      { clientUrl: server.href, dbName: db.name, password },
       { DATABASE_URL: DEAD_URL },
     );
     const rows = await db.query<{ datname: string }>(
@@ -66,7 +70,7 @@ describe('loadDatabaseConfig overrides on the live pool and ORM', () => {
     );
     expect(rows.length).toBeGreaterThan(0);
     expect(new Set(rows.map((row) => row.datname))).toEqual(new Set([db.name]));
-    expect((pool.options as { password?: unknown }).password).toBe('ignored-by-trust-auth');
+    expect((pool.options as { password?: unknown }).password).toBe(password);
   });
 
   it('debug reaches the ORM', async () => {

@@ -205,9 +205,10 @@ describe('a connection killed mid-transaction', () => {
 
 describe('warm-up against a role allowed fewer connections than DB_POOL_MIN', () => {
   const role = `pool_limited_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
 
   beforeAll(async () => {
-    await db.query(`create role "${role}" login connection limit 3`);
+    await db.query(`create role "${role}" login password '${password}' connection limit 3`);
   });
 
   afterAll(async () => {
@@ -224,7 +225,7 @@ describe('warm-up against a role allowed fewer connections than DB_POOL_MIN', ()
   it('starts anyway, gives back what it opened, warns about the rest, then stops promptly leaving no connection', async () => {
     const url = new URL(db.url);
     url.username = role;
-    url.password = '';
+    url.password = password;
     const stopTimeoutMs = 10000;
     const { lifecycle, orm, pool, warnings } = await startPool(
       { DB_POOL_MIN: '5', DB_STOP_TIMEOUT_MS: String(stopTimeoutMs) },
