@@ -152,7 +152,7 @@ export class AppLifecycle {
     }
     this.#step = 'warming the pool';
     const pool = await abortable(nativePool(this.orm), signal);
-    await abortable(warmPool(pool, this.settings.pool.min), signal);
+    await abortable(warmPool(pool, this.settings.pool.min, this.#log), signal);
     this.#stopWatchingLeaks = watchForLeaks(pool, this.settings.leakWarnMs, () => this.#log);
     for (const hook of this.#startHooks) {
       signal.throwIfAborted();
