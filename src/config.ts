@@ -1,6 +1,13 @@
 import type { Options } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import dotenv from 'dotenv';
+import type { Pool } from 'pg';
+import {
+  applyPoolOverrides,
+  connectionOverrideProblems,
+  type IntegerSpec,
+  lifecycleOverrideProblems,
+} from './config-overrides.js';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import type { LocalDatabaseServer } from './database-server.js';
 import { InversifyMikroOrmError } from './errors.js';
@@ -18,7 +25,10 @@ export interface LifecycleSettings {
   /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
   schemaUpdate: 'safe' | 'off';
   pool: PoolSettings;
-  /** A server this process runs itself (the embedded one of `inversify-mikro-orm/embedded`), only when asked for. */
+  /**
+   * A server this process runs itself, given as an override (what `inversify-mikro-orm/embedded`
+   * does): then `DATABASE_URL` is not read. The core never starts one by itself.
+   */
   embedded?: LocalDatabaseServer;
   /** `host:port/database`, for messages (never the password). */
   endpoint: string;
@@ -35,25 +45,24 @@ export type Environment = Record<string, string | undefined>;
 
 export const DEFAULT_APPLICATION_NAME = 'inversify-mikro-orm';
 
-interface IntegerSpec {
-  variable: string;
-  fallback: number;
-  min: number;
-}
+/** How long a connection sits idle before the kernel starts probing its peer (pg's default is the OS's 2 hours). */
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
-const INTEGER_SETTINGS = {
-  poolMin: { variable: 'DB_POOL_MIN', fallback: 5, min: 0 },
-  poolMax: { variable: 'DB_POOL_MAX', fallback: 15, min: 1 },
+const POOL_SETTINGS = {
+  min: { variable: 'DB_POOL_MIN', fallback: 5, min: 0 },
+  max: { variable: 'DB_POOL_MAX', fallback: 15, min: 1 },
   maxLifetimeSeconds: { variable: 'DB_POOL_MAX_LIFETIME_S', fallback: 300, min: 0 },
   validateAfterIdleMs: { variable: 'DB_POOL_VALIDATE_AFTER_IDLE_MS', fallback: 1000, min: 0 },
+  validationTimeoutMs: { variable: 'DB_POOL_VALIDATION_TIMEOUT_MS', fallback: 2000, min: 1 },
   acquireTimeoutMs: { variable: 'DB_POOL_ACQUIRE_TIMEOUT_MS', fallback: 30000, min: 1 },
   idleTimeoutMs: { variable: 'DB_POOL_IDLE_TIMEOUT_MS', fallback: 10000, min: 0 },
+} as const satisfies Record<keyof PoolSettings, IntegerSpec>;
+
+const LIFECYCLE_INTEGERS = {
   connectTimeoutMs: { variable: 'DB_CONNECT_TIMEOUT_MS', fallback: 30000, min: 0 },
   leakWarnMs: { variable: 'DB_LEAK_WARN_MS', fallback: 10000, min: 1 },
   stopTimeoutMs: { variable: 'DB_STOP_TIMEOUT_MS', fallback: 10000, min: 1 },
 } as const satisfies Record<string, IntegerSpec>;
-
-type IntegerSettings = { [K in keyof typeof INTEGER_SETTINGS]: number };
 
 /** Collects every problem before throwing, so one run of the service reports all bad variables. */
 class EnvReader {
@@ -89,13 +98,13 @@ class EnvReader {
   }
 }
 
-function readIntegers(reader: EnvReader): IntegerSettings {
-  const entries = Object.entries(INTEGER_SETTINGS).map(([key, spec]) => [key, reader.integer(spec)]);
-  return Object.fromEntries(entries) as IntegerSettings;
+function readIntegers<K extends string>(reader: EnvReader, specs: Record<K, IntegerSpec>): Record<K, number> {
+  const entries = Object.entries<IntegerSpec>(specs).map(([key, spec]) => [key, reader.integer(spec)]);
+  return Object.fromEntries(entries) as Record<K, number>;
 }
 
 /** `.env` fills gaps in the real environment, never overrides it (dotenv's own rule). */
-export function withDotenv(env: Environment): Environment {
+function withDotenv(env: Environment): Environment {
   if (env !== process.env) return env;
   const fromFile = dotenv.config({ quiet: true, processEnv: {} }).parsed ?? {};
   return { ...fromFile, ...env };
@@ -103,9 +112,10 @@ export function withDotenv(env: Environment): Environment {
 
 /**
  * Reads the database settings from the environment (and `.env`), validates them, and returns
- * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win; their
- * `driverOptions` and `lifecycle` are merged one level deep. Throws one `InversifyMikroOrmError`
- * (kind `config`) that names every bad variable.
+ * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win: MikroORM's
+ * `pool` and `lifecycle.pool` set the pool settings, `clientUrl` replaces `DATABASE_URL`, and
+ * `driverOptions` and `lifecycle` are merged one level deep; an override this library would shadow
+ * is rejected. Throws one `InversifyMikroOrmError` (kind `config`) that names every bad setting.
  */
 export function loadDatabaseConfig(
   overrides: DatabaseConfigOverrides = {},
@@ -113,96 +123,153 @@ export function loadDatabaseConfig(
 ): DatabaseConfig {
   const vars = withDotenv(env);
   const reader = new EnvReader(vars);
-  const ints = readIntegers(reader);
+  const poolFromEnv = readIntegers(reader, POOL_SETTINGS);
+  const ints = readIntegers(reader, LIFECYCLE_INTEGERS);
   const echo = reader.boolean('DB_ECHO', false);
   const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
-  if (ints.poolMin > ints.poolMax) {
-    reader.problems.push(`DB_POOL_MIN (${ints.poolMin}) must not be greater than DB_POOL_MAX (${ints.poolMax})`);
-  }
-  const connection = resolveConnection(vars, reader);
-  if (reader.problems.length > 0) {
-    throw new InversifyMikroOrmError(
-      'config',
-      `Invalid database configuration:\n  - ${reader.problems.join('\n  - ')}\nFix these environment variables (or .env) and start again.`,
-    );
-  }
-
-  const pool: PoolSettings = {
-    min: ints.poolMin,
-    max: ints.poolMax,
-    maxLifetimeSeconds: ints.maxLifetimeSeconds,
-    validateAfterIdleMs: ints.validateAfterIdleMs,
-    acquireTimeoutMs: ints.acquireTimeoutMs,
-    idleTimeoutMs: ints.idleTimeoutMs,
-    ...overrides.lifecycle?.pool,
-  };
-  const lifecycle: LifecycleSettings = {
+  const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
+  const connection = overridableConnection(vars, reader, overrides);
+  const pool = applyPoolOverrides(poolFromEnv, POOL_SETTINGS, overrides, reader.problems);
+  const defaults: LifecycleSettings = {
     connectTimeoutMs: ints.connectTimeoutMs,
     leakWarnMs: ints.leakWarnMs,
     stopTimeoutMs: ints.stopTimeoutMs,
     schemaUpdate,
     endpoint: connection.endpoint,
-    ...overrides.lifecycle,
+    embedded: connection.embedded,
     pool,
   };
+  reader.problems.push(
+    ...lifecycleOverrideProblems(overrides, defaults, LIFECYCLE_INTEGERS),
+    ...connectionOverrideProblems(overrides, POOL_SETTINGS, connection.embedded !== undefined),
+  );
+  if (reader.problems.length > 0) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `Invalid database configuration:\n  - ${reader.problems.join('\n  - ')}\nFix these settings (environment variables, .env, or the overrides given to loadDatabaseConfig) and start again.`,
+    );
+  }
+
+  const lifecycle: LifecycleSettings = { ...defaults, ...overrides.lifecycle, pool };
+  const { onPoolCreated, ...userDriverOptions } = (overrides.driverOptions ?? {}) as Record<string, unknown>;
   const driverOptions = {
     application_name: DEFAULT_APPLICATION_NAME,
     ...connection.driverOptions,
-    ...poolDriverOptions(pool),
-    ...(overrides.driverOptions as Record<string, unknown> | undefined),
+    ...poolDriverOptions(pool, onPoolCreated as PoolCreatedHook | undefined),
+    ...userDriverOptions,
   };
-  const { lifecycle: _ignored, driverOptions: _alsoIgnored, ...rest } = overrides;
+  const {
+    lifecycle: _lifecycle,
+    driverOptions: _driverOptions,
+    clientUrl: _clientUrl,
+    pool: _pool,
+    ...rest
+  } = overrides;
   return {
     driver: ResilientPostgreSqlDriver,
     clientUrl: connection.clientUrl,
+    dbName: connection.dbName,
     pool: { min: pool.min, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },
     debug: echo ? ['query'] : false,
+    // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
+    ensureDatabase: createDatabase,
     ...rest,
-    driverOptions,
+    driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,
   };
 }
 
+type PoolCreatedHook = (pool: Pool) => unknown;
+
 /**
  * Everything MikroORM 7 does not forward from `pool` to `pg.Pool` goes through `driverOptions`,
- * and `onPoolCreated` adds what `pg-pool` has no option for.
+ * and `onPoolCreated` adds what `pg-pool` has no option for (before the application's own hook).
  */
-function poolDriverOptions(pool: PoolSettings): Record<string, unknown> {
+function poolDriverOptions(pool: PoolSettings, userHook: PoolCreatedHook | undefined): Record<string, unknown> {
   return {
     min: pool.min,
     max: pool.max,
     idleTimeoutMillis: pool.idleTimeoutMs,
     maxLifetimeSeconds: pool.maxLifetimeSeconds,
     connectionTimeoutMillis: pool.acquireTimeoutMs,
-    validateAfterIdleMillis: pool.validateAfterIdleMs,
-    onPoolCreated: (created: import('pg').Pool) => supervisePool(created, pool),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+    onPoolCreated: (created: Pool) => {
+      supervisePool(created, pool);
+      return userHook?.(created);
+    },
   };
+}
+
+/** `clientUrl` replaces `DATABASE_URL` (validated the same way); `host`, `port` and `dbName` win over either. */
+function overridableConnection(
+  vars: Environment,
+  reader: EnvReader,
+  overrides: DatabaseConfigOverrides,
+): ResolvedConnection {
+  const at = { host: overrides.host, port: overrides.port, dbName: overrides.dbName };
+  const local = overrides.lifecycle?.embedded;
+  if (local) {
+    if (overrides.clientUrl !== undefined) {
+      reader.problems.push('clientUrl has no effect on the embedded PostgreSQL; leave out one or the other');
+    }
+    return localConnection(local);
+  }
+  if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at);
+  if (typeof overrides.clientUrl !== 'string') {
+    reader.problems.push(`clientUrl must be a string (got ${typeof overrides.clientUrl})`);
+    return { endpoint: 'unknown', driverOptions: {} };
+  }
+  return urlConnection(overrides.clientUrl.trim(), 'clientUrl', reader, at);
 }
 
 interface ResolvedConnection {
   clientUrl?: string;
+  dbName?: string;
   endpoint: string;
   driverOptions: Record<string, unknown>;
+  embedded?: LocalDatabaseServer;
 }
 
-function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnection {
-  const rawUrl = vars.DATABASE_URL?.trim();
-  if (rawUrl) {
-    const parsed = parseConnectionUrl(rawUrl, 'DATABASE_URL');
-    if ('problems' in parsed) {
-      reader.problems.push(...parsed.problems);
-      return { endpoint: 'unknown', driverOptions: {} };
-    }
-    const { url } = parsed;
-    return {
-      clientUrl: url.clientUrl,
-      endpoint: describeEndpoint(url.host, url.port, url.database),
-      driverOptions: url.driverOptions,
-    };
+/** Overrides of MikroORM that win over the URL's parts: errors must name where we really connect. */
+interface EndpointOverrides {
+  host?: string;
+  port?: number;
+  dbName?: string;
+}
+
+function urlConnection(rawUrl: string, variable: string, reader: EnvReader, at: EndpointOverrides): ResolvedConnection {
+  const parsed = parseConnectionUrl(rawUrl, variable);
+  if ('problems' in parsed) {
+    reader.problems.push(...parsed.problems);
+    return { endpoint: 'unknown', driverOptions: {} };
   }
+  const { url } = parsed;
+  return {
+    clientUrl: url.clientUrl,
+    endpoint: describeEndpoint(at.host ?? url.host, at.port ?? url.port, at.dbName ?? url.database),
+    driverOptions: url.driverOptions,
+  };
+}
+
+function resolveConnection(vars: Environment, reader: EnvReader, at: EndpointOverrides): ResolvedConnection {
+  const rawUrl = vars.DATABASE_URL?.trim();
+  if (rawUrl) return urlConnection(rawUrl, 'DATABASE_URL', reader, at);
   // Never a silent local database: a deployment that forgot DATABASE_URL must not run on a throwaway one.
   reader.problems.push(
     'DATABASE_URL is not set (expected postgresql://user:password@host:5432/database). For development without a server, ask for the embedded PostgreSQL explicitly with inversify-mikro-orm/embedded',
   );
   return { endpoint: 'unknown', driverOptions: {} };
+}
+
+function localConnection(local: LocalDatabaseServer): ResolvedConnection {
+  const { dataDir, database } = local.options;
+  return {
+    // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.
+    clientUrl: `postgresql://postgres@127.0.0.1/${encodeURIComponent(database)}`,
+    dbName: database,
+    endpoint: `embedded PostgreSQL (${dataDir})`,
+    driverOptions: {},
+    embedded: local,
+  };
 }

@@ -1,22 +1,33 @@
+import { permanentConnectError } from './connect-errors.js';
 import { InversifyMikroOrmError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Orm } from './orm.js';
-import { sleep, withTimeout } from './timeout.js';
+import { abortable, sleep, withTimeout } from './timeout.js';
 
 const FIRST_DELAY_MS = 100;
 const MAX_DELAY_MS = 2000;
 
 /**
  * Connects, retrying with exponential backoff and full jitter until the deadline: a Neon branch
- * waking up, or a server still booting, is not a reason to crash.
+ * waking up, or a server still booting, is not a reason to crash. A failure that retrying cannot
+ * fix (wrong password, unknown database, TLS that cannot work) fails at once. An aborted `signal`
+ * (a stop during the boot) ends the attempt and the wait at once, rejecting with its reason.
  */
-export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: number, log: Logger): Promise<void> {
+export async function connectWithRetry(
+  orm: Orm,
+  endpoint: string,
+  timeoutMs: number,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: Failure | undefined;
   for (let attempt = 1; ; attempt++) {
     const remaining = Math.max(1, deadline - Date.now());
-    const failure = await tryConnect(orm, remaining);
+    const failure = await abortable(tryConnect(orm, remaining), signal);
     if (failure === undefined) return;
+    const permanent = permanentConnectError(failure.cause, orm.config, endpoint);
+    if (permanent) throw permanent;
     // An attempt cut short by our own deadline says nothing new: keep the server's last answer.
     if (!failure.cutByDeadline || !last) last = failure;
     const reason = last;
@@ -32,7 +43,7 @@ export async function connectWithRetry(orm: Orm, endpoint: string, timeoutMs: nu
       { endpoint, attempt, retryInMs: Math.round(delay), reason: reason.message },
       'Database not reachable yet; retrying',
     );
-    await sleep(delay);
+    await sleep(delay, signal);
   }
 }
 

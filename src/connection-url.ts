@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
 /** What a `postgres://` URL says, split into what MikroORM understands and what only `pg` does. */
@@ -18,23 +19,65 @@ export interface ParsedConnectionUrl {
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 type SslMode = (typeof SSL_MODES)[number];
 
+/** Certificate files a URL names (libpq's `sslrootcert`, `sslcert`, `sslkey`), read into `pg`'s TLS options. */
+const CERTIFICATE_PARAMETERS = { sslrootcert: 'ca', sslcert: 'cert', sslkey: 'key' } as const;
+type CertificateFiles = Partial<Record<(typeof CERTIFICATE_PARAMETERS)[keyof typeof CERTIFICATE_PARAMETERS], string>>;
+
 /**
- * libpq semantics: `require` encrypts without checking the certificate, `verify-ca` checks the
- * chain, `verify-full` also the host name. `allow`/`prefer` cannot be opportunistic in `pg`, so
- * they encrypt like `require` (safer than silently sending plaintext).
+ * libpq semantics: `require` encrypts without checking the certificate (unless a root certificate
+ * is given: then it checks the chain, like `verify-ca`), `verify-ca` checks the chain, `verify-full`
+ * also the host name. `allow`/`prefer` cannot be opportunistic in `pg`, so they encrypt like
+ * `require` (safer than silently sending plaintext).
  */
-function tlsFor(mode: SslMode): boolean | TlsConnectionOptions {
+function tlsFor(mode: SslMode, files: CertificateFiles): boolean | TlsConnectionOptions {
+  const verifyChain = { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
   switch (mode) {
     case 'disable':
       return false;
     case 'allow':
     case 'prefer':
     case 'require':
-      return { rejectUnauthorized: false };
+      return files.ca ? verifyChain : { ...files, rejectUnauthorized: false };
     case 'verify-ca':
-      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+      return verifyChain;
     case 'verify-full':
-      return { rejectUnauthorized: true };
+      return { ...files, rejectUnauthorized: true };
+  }
+}
+
+/**
+ * Reads the certificate files the URL names. `sslrootcert=system` means the default trusted CAs
+ * (libpq 16), which is what Node uses when no CA is given.
+ */
+function readCertificateFiles(url: URL, variable: string, problems: string[]): CertificateFiles {
+  const files: CertificateFiles = {};
+  for (const [parameter, option] of Object.entries(CERTIFICATE_PARAMETERS)) {
+    const file = url.searchParams.get(parameter);
+    if (file === null || (parameter === 'sslrootcert' && file === 'system')) continue;
+    try {
+      files[option] = readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push(
+        `${variable} has ${parameter}=${file}, which cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      );
+    }
+  }
+  return files;
+}
+
+/** TLS settings that would silently not apply: certificates or channel binding without TLS. */
+function checkTlsWanted(url: URL, sslMode: string | null, variable: string, problems: string[]): void {
+  if (sslMode !== null && sslMode !== 'disable') return;
+  const given = sslMode === null ? 'no sslmode' : 'sslmode=disable';
+  for (const parameter of Object.keys(CERTIFICATE_PARAMETERS)) {
+    if (url.searchParams.has(parameter)) {
+      problems.push(`${variable} has ${parameter} but ${given}, so no TLS would be used: add sslmode=verify-full`);
+    }
+  }
+  if (url.searchParams.get('channel_binding') === 'require') {
+    problems.push(
+      `${variable} has channel_binding=require but ${given}; channel binding needs TLS: add sslmode=require`,
+    );
   }
 }
 
@@ -64,8 +107,22 @@ export function parseConnectionUrl(
     problems.push(`${variable} must start with postgresql:// or postgres:// (got ${url.protocol}//)`);
   }
   if (!url.hostname) problems.push(`${variable} has no host`);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) problems.push(`${variable} has no database name (add /<database> after the host)`);
+  const host = decoded(url.hostname);
+  const database = decoded(url.pathname.replace(/^\//, ''));
+  const parts = {
+    'user name': decoded(url.username),
+    password: decoded(url.password),
+    host,
+    'database name': database,
+  };
+  for (const [part, value] of Object.entries(parts)) {
+    if (value === undefined) {
+      problems.push(
+        `${variable} has a malformed %-escape in its ${part} (write special characters as %XX, e.g. %40 for @)`,
+      );
+    }
+  }
+  if (database === '') problems.push(`${variable} has no database name (add /<database> after the host)`);
   const sslMode = url.searchParams.get('sslmode');
   if (sslMode !== null && !SSL_MODES.includes(sslMode as SslMode)) {
     problems.push(`${variable} has sslmode=${sslMode}; expected one of ${SSL_MODES.join(', ')}`);
@@ -74,10 +131,12 @@ export function parseConnectionUrl(
   if (channelBinding !== null && !['disable', 'prefer', 'require'].includes(channelBinding)) {
     problems.push(`${variable} has channel_binding=${channelBinding}; expected disable, prefer or require`);
   }
-  if (problems.length > 0) return { problems };
+  checkTlsWanted(url, sslMode, variable, problems);
+  const certificateFiles = readCertificateFiles(url, variable, problems);
+  if (problems.length > 0 || host === undefined || database === undefined) return { problems };
 
   const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
-  if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode);
+  if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode, certificateFiles);
   if (channelBinding === 'require' || channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
   const applicationName = url.searchParams.get('application_name');
   if (applicationName) driverOptions.application_name = applicationName;
@@ -87,6 +146,18 @@ export function parseConnectionUrl(
   clientUrl.search = '';
   clientUrl.port = String(port);
   return {
-    url: { clientUrl: clientUrl.href, host: url.hostname, port, database, driverOptions },
+    url: { clientUrl: clientUrl.href, host, port, database, driverOptions },
   };
+}
+
+/**
+ * MikroORM decodes these parts of `clientUrl` itself and would throw a raw `URIError` on a bad
+ * escape (whose message could not say which variable, or part, is wrong).
+ */
+function decoded(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
 }

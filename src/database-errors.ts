@@ -8,13 +8,18 @@ const DISCONNECT_SOCKET_CODES = new Set([
   'EHOSTUNREACH',
   'ENOTFOUND',
 ]);
+/**
+ * The severities that end a session. The server spells them in its `lc_messages` language; a
+ * translated FATAL is still noticed, as the server then closes the socket and the pool sees it.
+ */
+const SESSION_ENDING_SEVERITIES = new Set(['FATAL', 'PANIC']);
 const DISCONNECT_MESSAGES =
   /Connection terminated|terminating connection|Client has encountered a connection error|Connection ended unexpectedly|not queryable|Client was closed/i;
 const ACQUIRE_TIMEOUT_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
 
 /** MikroORM wraps driver errors; the original `pg` error sits somewhere down the `cause` chain. */
-function* causeChain(error: unknown): Generator<Record<string, unknown>> {
+export function* causeChain(error: unknown): Generator<Record<string, unknown>> {
   const seen = new Set<unknown>();
   let current = error;
   while (current && typeof current === 'object' && !seen.has(current)) {
@@ -33,15 +38,31 @@ function matches(error: unknown, test: (code: string, message: string) => boolea
   return false;
 }
 
+/** True when the error, or one it wraps, carries this SQLSTATE. */
+export function hasSqlState(error: unknown, sqlState: string): boolean {
+  return matches(error, (code) => code === sqlState);
+}
+
+/**
+ * True when the server rejected the statement and kept the session: it reported the error at a
+ * severity below FATAL (only FATAL and PANIC end a session). Its SQLSTATE class does not tell:
+ * a NUL character in the SQL text is answered with 08P01 "invalid message format" at ERROR, on a
+ * connection that stays in sync and usable.
+ */
+function endedOnlyTheStatement(error: unknown): boolean {
+  for (const link of causeChain(error)) {
+    if (typeof link.severity === 'string') return !SESSION_ENDING_SEVERITIES.has(link.severity);
+  }
+  return false;
+}
+
 /** True when the error means the server connection died (the query itself may be fine). */
 export function isDisconnectError(error: unknown): boolean {
+  if (matches(error, (code) => DISCONNECT_SQLSTATES.has(code))) return true;
+  if (endedOnlyTheStatement(error)) return false;
   return matches(
     error,
-    (code, message) =>
-      DISCONNECT_SQLSTATES.has(code) ||
-      code.startsWith('08') ||
-      DISCONNECT_SOCKET_CODES.has(code) ||
-      DISCONNECT_MESSAGES.test(message),
+    (code, message) => code.startsWith('08') || DISCONNECT_SOCKET_CODES.has(code) || DISCONNECT_MESSAGES.test(message),
   );
 }
 

@@ -13,6 +13,7 @@ export type { PoolSettings } from './pool.js';
 export { nativePool, poolStats } from './pool.js';
 export { withSession } from './request-context.js';
 export { ResilientPostgreSqlConnection, ResilientPostgreSqlDriver } from './resilient-driver.js';
+export { retryableRead } from './retryable-read.js';
 export type { SchemaSyncOutcome } from './schema-sync.js';
 export { schemaFingerprint } from './schema-sync.js';
 export { validateScopes } from './scope-validation.js';

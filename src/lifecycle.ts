@@ -8,7 +8,7 @@ import type { Orm } from './orm.js';
 import { nativePool, warmPool } from './pool.js';
 import { type SchemaSyncOutcome, syncSchema } from './schema-sync.js';
 import { validateScopes } from './scope-validation.js';
-import { withTimeout } from './timeout.js';
+import { abortable, withTimeout } from './timeout.js';
 
 export type LifecycleHook = () => void | Promise<void>;
 export type LifecycleState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -43,6 +43,10 @@ export class AppLifecycle {
   #log: Logger = stderrLogger;
   #schema?: SchemaSyncOutcome;
   #stopWatchingLeaks?: () => void;
+  /** Aborted by a stop() during start(): ends the connect retry and the schema update. */
+  readonly #abort = new AbortController();
+  /** What start() is doing, for the error a stop() during it gives. */
+  #step = 'validating scopes';
 
   constructor(
     readonly orm: Orm,
@@ -83,13 +87,15 @@ export class AppLifecycle {
   /**
    * Connects and prepares the database. Pass the container to have its scopes validated first
    * (Inversify gives a binding no handle on its container, so the lifecycle cannot find it itself).
+   * A second call while starting returns the same promise; a call after stop() (or after a failed
+   * start) rejects: a stopped lifecycle cannot be restarted.
    */
   start(options: StartOptions = {}): Promise<void> {
-    if (this.#stopping && !this.#starting) {
+    if (this.#stopping) {
       return Promise.reject(
         new InversifyMikroOrmError(
           'lifecycle',
-          'AppLifecycle.start() was called after stop(); build a new container to start again.',
+          'AppLifecycle.start() was called after stop() (or after a failed start): a stopped AppLifecycle cannot be restarted. Build a new container to start again.',
         ),
       );
     }
@@ -97,7 +103,10 @@ export class AppLifecycle {
     return this.#starting;
   }
 
-  /** Idempotent: every call returns the same promise. */
+  /**
+   * Idempotent: every call returns the same promise. During start(), it aborts the boot (the
+   * connect retry, the schema update) so that start() rejects at once, then shuts down.
+   */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -105,37 +114,66 @@ export class AppLifecycle {
 
   async #start(container: Container | undefined): Promise<void> {
     this.#state = 'starting';
+    const { signal } = this.#abort;
     try {
-      if (container) validateScopes(container);
-      const { embedded } = this.settings;
-      if (embedded) {
-        const endpoint = await embedded.start();
-        this.#log.info(
-          { host: endpoint.host, port: endpoint.port, dataDir: embedded.options.dataDir },
-          'Embedded PostgreSQL started',
-        );
-      }
-      await connectWithRetry(this.orm, this.settings.endpoint, this.settings.connectTimeoutMs, this.#log);
-      if (this.settings.schemaUpdate === 'safe') {
-        const began = performance.now();
-        this.#schema = await syncSchema(this.orm);
-        const ms = Math.round((performance.now() - began) * 100) / 100;
-        this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
-      }
-      const pool = await nativePool(this.orm);
-      await warmPool(pool, this.settings.pool.min);
-      this.#stopWatchingLeaks = watchForLeaks(pool, this.settings.leakWarnMs, () => this.#log);
-      for (const hook of this.#startHooks) await hook.run();
+      await this.#boot(container, signal);
+      // stop() came during a step that cannot be interrupted (a start hook): never report running.
+      signal.throwIfAborted();
       this.#state = 'running';
     } catch (error) {
+      // stop() aborted the boot and shuts down itself; waiting for it here would wait for ourselves.
+      if (signal.aborted) throw signal.reason;
       this.#stopping ??= this.#shutdown();
       await this.#stopping;
       throw error;
     }
   }
 
+  async #boot(container: Container | undefined, signal: AbortSignal): Promise<void> {
+    if (container) validateScopes(container);
+    const { embedded } = this.settings;
+    if (embedded) {
+      // Not interrupted: a server abandoned halfway through its boot could not be stopped.
+      this.#step = 'starting the embedded PostgreSQL';
+      const endpoint = await embedded.start();
+      this.#log.info(
+        { host: endpoint.host, port: endpoint.port, dataDir: embedded.options.dataDir },
+        'Embedded PostgreSQL started',
+      );
+    }
+    this.#step = `connecting to ${this.settings.endpoint}`;
+    await connectWithRetry(this.orm, this.settings.endpoint, this.settings.connectTimeoutMs, this.#log, signal);
+    if (this.settings.schemaUpdate === 'safe') {
+      this.#step = 'updating the schema';
+      const began = performance.now();
+      this.#schema = await syncSchema(this.orm, signal);
+      const ms = Math.round((performance.now() - began) * 100) / 100;
+      this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
+    }
+    this.#step = 'warming the pool';
+    const pool = await abortable(nativePool(this.orm), signal);
+    await abortable(warmPool(pool, this.settings.pool.min, this.#log), signal);
+    this.#stopWatchingLeaks = watchForLeaks(pool, this.settings.leakWarnMs, () => this.#log);
+    for (const hook of this.#startHooks) {
+      signal.throwIfAborted();
+      this.#step = `start hook "${hook.name}"`;
+      await hook.run();
+    }
+  }
+
   async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
+    const starting = this.#starting;
+    if (starting && this.#state === 'starting') {
+      this.#abort.abort(
+        new InversifyMikroOrmError(
+          'lifecycle',
+          `AppLifecycle.stop() was called while start() was running: stopped while starting (${this.#step}), before the application was ready.`,
+        ),
+      );
+      // start() rejects at once unless a step cannot be interrupted (the embedded server's boot, a
+      // start hook): that one is waited for, within the stop timeout, before shutting down.
+      await this.#bounded('start()', () => starting.then(noop, noop));
+    }
     await this.#shutdown();
   }
 
@@ -168,3 +206,5 @@ export class AppLifecycle {
     }
   }
 }
+
+const noop = () => undefined;

@@ -1,9 +1,19 @@
 import type {
   AnyEntity,
   Configuration,
+  CountOptions,
   Dictionary,
+  DriverException,
   EntityData,
+  EntityName,
+  EntityProperty,
+  FilterQuery,
+  FindOneOptions,
+  FindOptions,
   Transaction as MikroTransaction,
+  ObjectQuery,
+  OrderDefinition,
+  Primary,
 } from '@mikro-orm/core';
 import {
   type NativeQueryBuilder,
@@ -14,14 +24,18 @@ import {
 } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
+import { isInversifyMikroOrmError } from './errors.js';
+import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
+import { isDeclaredRead, retryableRead } from './retryable-read.js';
+import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
 
 const RETRY_DELAY_MS = 50;
 
-/** Only a plain `select` is safe to send twice: it changes nothing, whatever happened to the first try. */
+/** A declared read must still be a `select`: an insert sent inside `retryableRead` is not repeated either. */
 const READ_ONLY = /^\s*\(?\s*select\b/i;
 
 function sqlOf(query: Query): string {
@@ -36,9 +50,13 @@ type Transaction = Parameters<PostgreSqlConnection['commit']>[0];
 /**
  * Makes a dead connection cost as little as possible. Any disconnect error invalidates the pool
  * (idle siblings are re-validated before reuse). Then a statement that provably changed nothing
- * is sent once more on a fresh connection: a plain read outside a transaction, or a BEGIN that
- * failed. Writes and statements inside a transaction fail as they are: a retry could apply a
- * write twice, or silently lose the first half of a transaction.
+ * is sent once more on a fresh connection: a read outside a transaction that MikroORM generated
+ * or the caller declared (`retryableRead`), or a BEGIN that failed. Anything else fails as it is:
+ * a retry could apply a write twice (a raw `select my_function()` may write), or silently lose
+ * the first half of a transaction.
+ *
+ * A database that does not exist is reported as the library's configuration error, which also
+ * keeps MikroORM from creating it (see `#explained`).
  */
 export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
   override async execute<
@@ -53,7 +71,9 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     try {
       return await super.execute<T>(query, params, method, ctx, loggerContext);
     } catch (error) {
-      if (!(await this.#sawDisconnect(error)) || ctx || !READ_ONLY.test(sqlOf(query))) throw error;
+      if (!(await this.#sawDisconnect(error)) || ctx || !isDeclaredRead() || !READ_ONLY.test(sqlOf(query))) {
+        throw this.#explained(error);
+      }
       return super.execute<T>(query, params, method, ctx, loggerContext);
     }
   }
@@ -62,7 +82,7 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     try {
       return await super.begin(options);
     } catch (error) {
-      if (!(await this.#sawDisconnect(error)) || options.ctx) throw error;
+      if (!(await this.#sawDisconnect(error)) || options.ctx) throw this.#explained(error);
       return super.begin(options);
     }
   }
@@ -85,6 +105,16 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
   }
 
   /**
+   * MikroORM's schema generator checks that the database exists before every schema command, even
+   * with `ensureDatabase: false`, and creates it when the check fails with PostgreSQL's "does not
+   * exist". Our error does not say that, so the check fails instead, unless creation was asked for.
+   */
+  #explained(error: unknown): unknown {
+    if (!isMissingDatabaseError(error) || databaseCreationAllowed(this.config)) return error;
+    return missingDatabaseError(this.config, error);
+  }
+
+  /**
    * Also waits a moment before the retry: a failover, or an administrator killing every backend,
    * takes a few milliseconds to reach them all, and a connection validated in between would die too.
    */
@@ -99,15 +129,66 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
 type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
 /**
- * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every replica.
- * It replaces the driver's `connection` and `replicas` fields, which MikroORM keeps protected (not
- * a public API); tests/dependency-internals.int.test.ts fails if a MikroORM version stops using them.
+ * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every
+ * replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM CLI cannot drop data either).
+ * It replaces the driver's `connection`, `replicas` and `platform` fields, which MikroORM keeps
+ * protected (not a public API); tests/dependency-internals.int.test.ts fails if a MikroORM version
+ * stops using them.
  */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {
     super(config);
-    const self = this as unknown as { connection: PostgreSqlConnection; replicas: PostgreSqlConnection[] };
+    const self = this as unknown as {
+      connection: PostgreSqlConnection;
+      replicas: PostgreSqlConnection[];
+      platform: SafeSchemaPostgreSqlPlatform;
+    };
+    self.platform = new SafeSchemaPostgreSqlPlatform();
     self.connection = new ResilientPostgreSqlConnection(this.config);
     self.replicas = this.createReplicas((replica) => new ResilientPostgreSqlConnection(this.config, replica, 'read'));
+  }
+
+  /** Our own errors (a missing database) reach the caller as they are, not disguised as a driver error. */
+  override convertException(exception: Error): DriverException {
+    if (isInversifyMikroOrmError(exception)) return exception as unknown as DriverException;
+    return super.convertException(exception);
+  }
+
+  // MikroORM's own reads: every statement they send is a select the ORM built from entity metadata.
+
+  override find<T extends object, P extends string = never, F extends string = never, E extends string = never>(
+    entityName: EntityName<T>,
+    where: ObjectQuery<T>,
+    options?: FindOptions<T, P, F, E>,
+  ): Promise<EntityData<T>[]> {
+    return retryableRead(() => super.find(entityName, where, options));
+  }
+
+  override findOne<T extends object, P extends string = never, F extends string = never, E extends string = never>(
+    entityName: EntityName<T>,
+    where: ObjectQuery<T>,
+    options?: FindOneOptions<T, P, F, E>,
+  ): Promise<EntityData<T> | null> {
+    return retryableRead(() => super.findOne(entityName, where, options));
+  }
+
+  override count<T extends object>(
+    entityName: EntityName<T>,
+    where: unknown,
+    options?: CountOptions<T>,
+  ): Promise<number> {
+    return retryableRead(() => super.count(entityName, where, options));
+  }
+
+  override loadFromPivotTable<T extends object, O extends object>(
+    prop: EntityProperty,
+    owners: Primary<O>[][],
+    where?: FilterQuery<unknown>,
+    orderBy?: OrderDefinition<T>,
+    ctx?: Transaction,
+    options?: FindOptions<T, never, never, never>,
+    pivotJoin?: boolean,
+  ): Promise<Dictionary<T[]>> {
+    return retryableRead(() => super.loadFromPivotTable(prop, owners, where, orderBy, ctx, options, pivotJoin));
   }
 }

@@ -1,90 +1,128 @@
 import { createHash } from 'node:crypto';
+import { type Dictionary, TableNotFoundException } from '@mikro-orm/core';
 import { DatabaseSchema, type EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { FINGERPRINT_TABLE } from './library-tables.js';
 import type { Orm } from './orm.js';
+import { nativePool } from './pool.js';
+import { SafeSchemaGenerator } from './safe-schema-generator.js';
+import { abortable } from './timeout.js';
 
-/** Any fixed 64-bit number; shared by every instance of every service using this library. */
-const SCHEMA_LOCK_KEY = 7_344_210_981_523n;
-const FINGERPRINT_TABLE = 'inversify_mikro_orm_schema';
+/**
+ * Any fixed 64-bit number; shared by every instance of every service using this library, so schema
+ * updates on one database run one at a time even when services map different (or shared) tables.
+ */
+export const SCHEMA_LOCK_KEY = 7_344_210_981_523n;
 
 export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
 
 /**
  * Brings the database schema up to the entity metadata without ever dropping a table or column.
  *
- * Fast path: a fingerprint of the target schema is stored after each update; when it matches, no
- * diff is computed (a boot with nothing changed costs one small query). Otherwise the update runs
- * inside a transaction holding a transaction-level advisory lock, so concurrent boots apply it
- * once, it works through PgBouncer in transaction mode, and a failed update leaves nothing half
- * applied (PostgreSQL DDL is transactional).
+ * Fast path: a fingerprint of the target schema is stored after each update, keyed by the set of
+ * tables the entities map; when it matches, no diff is computed (a boot with nothing changed
+ * costs one small query). Otherwise the update runs inside a transaction holding a
+ * transaction-level advisory lock, so concurrent boots apply it once, it works through PgBouncer in
+ * transaction mode, and a failed update leaves nothing half applied (PostgreSQL DDL is
+ * transactional). An aborted `signal` (a stop during the boot) cancels the statement in flight,
+ * even one waiting for the lock, and rolls the update back.
  */
-export async function syncSchema(orm: Orm): Promise<SchemaSyncOutcome> {
-  const fingerprint = schemaFingerprint(orm);
+export async function syncSchema(orm: Orm, signal?: AbortSignal): Promise<SchemaSyncOutcome> {
+  const target = orm.schema.getTargetSchema();
+  const fingerprint = fingerprintOf(target);
+  const entitySet = entitySetOf(target);
   const em = orm.em.fork();
-  if ((await readFingerprint(em)) === fingerprint) return 'unchanged';
+  if ((await abortable(readFingerprint(em, entitySet), signal)) === fingerprint) return 'unchanged';
 
   return em.transactional(async (tx) => {
-    await tx.execute('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY.toString()]);
-    // Before reading, take a lock on the table (creating it if needed): PostgreSQL refreshes its
-    // catalog caches on relation locks, not advisory ones, so a name lookup such as to_regclass
-    // could still miss the table the previous lock holder just committed, and update twice.
-    await tx.execute(
-      `create table if not exists ${FINGERPRINT_TABLE} (id int primary key, fingerprint text not null, updated_at timestamptz not null default now())`,
-    );
-    const [stored] = await tx.execute<{ fingerprint: string }[]>(
-      `select fingerprint from ${FINGERPRINT_TABLE} where id = 1`,
-    );
-    if (stored?.fingerprint === fingerprint) return 'already-updated';
-    const sql = await safeUpdateSql(orm, tx);
-    if (sql.trim()) await tx.execute(sql);
-    await tx.execute(
-      `insert into ${FINGERPRINT_TABLE} (id, fingerprint) values (1, ?) on conflict (id) do update set fingerprint = excluded.fingerprint, updated_at = now()`,
-      [fingerprint],
-    );
-    return 'updated';
+    const stopCancelling = await cancelOnAbort(orm, tx, signal);
+    const run = <T extends Dictionary[] = Dictionary[]>(sql: string, params: unknown[] = []) => {
+      signal?.throwIfAborted();
+      return tx.execute<T>(sql, params);
+    };
+    try {
+      await run('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY.toString()]);
+      // Before reading, take a lock on the table (creating it if needed): PostgreSQL refreshes its
+      // catalog caches on relation locks, not advisory ones, so a name lookup such as to_regclass
+      // could still miss the table the previous lock holder just committed, and update twice.
+      await run(
+        `create table if not exists ${FINGERPRINT_TABLE} (entity_set text primary key, fingerprint text not null, updated_at timestamptz not null default now())`,
+      );
+      const [stored] = await run<{ fingerprint: string }[]>(
+        `select fingerprint from ${FINGERPRINT_TABLE} where entity_set = ?`,
+        [entitySet],
+      );
+      if (stored?.fingerprint === fingerprint) return 'already-updated';
+      const sql = await safeUpdateSql(orm, tx);
+      if (sql.trim()) await run(sql);
+      await run(
+        `insert into ${FINGERPRINT_TABLE} (entity_set, fingerprint) values (?, ?) on conflict (entity_set) do update set fingerprint = excluded.fingerprint, updated_at = now()`,
+        [entitySet, fingerprint],
+      );
+      return 'updated';
+    } finally {
+      stopCancelling();
+    }
   });
 }
 
 /**
- * The update SQL with one change to MikroORM's `safe` mode: columns the metadata no longer maps
- * are hidden from the diff, because MikroORM would otherwise "rename" such a column into a new
- * one of the same type, moving old data under a new name. Unmapped NOT NULL columns without a
- * default become nullable, so inserts by the new code keep working; nothing is dropped.
+ * On abort, cancels the transaction's statement in flight from a connection of its own (the pool's
+ * may all be busy): a boot waiting for the lock another instance holds, or for a table lock, must
+ * not keep a stop waiting. Returns the function that stops listening.
+ */
+async function cancelOnAbort(orm: Orm, tx: EntityManager, signal?: AbortSignal): Promise<() => void> {
+  if (!signal) return () => undefined;
+  const [backend] = await tx.execute<{ pid: number }[]>('select pg_backend_pid() as pid');
+  const pool = await nativePool(orm);
+  const cancel = () => void cancelBackend(pool.options, Number(backend?.pid));
+  signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
+}
+
+/** Best effort: if the cancel cannot get through, the stop's own timeout bounds the wait for the statement. */
+async function cancelBackend(options: pg.ClientConfig, pid: number): Promise<void> {
+  const client = new pg.Client(options);
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select pg_cancel_backend($1)', [pid]);
+  } catch {
+    // Nothing more to do: see above.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The update SQL, diffed against the schema read inside `tx` (so under the lock). Built with
+ * `SafeSchemaGenerator` whatever `orm.schema` is, so an ORM configured with another driver still
+ * never loses data on boot.
  */
 async function safeUpdateSql(orm: Orm, tx: EntityManager): Promise<string> {
-  const platform = orm.em.getPlatform();
-  const target = orm.schema.getTargetSchema();
+  const generator = new SafeSchemaGenerator(orm.em);
   const current = await DatabaseSchema.create(
     orm.em.getConnection(),
-    platform,
+    orm.em.getPlatform(),
     orm.config,
     undefined,
-    target.getNamespaces(),
+    generator.getTargetSchema().getNamespaces(),
     undefined,
     undefined,
     undefined,
     tx.getTransactionContext(),
   );
-  const relaxed: string[] = [];
-  for (const table of current.getTables()) {
-    const wanted = target.getTable(table.getShortestName());
-    if (!wanted) continue;
-    for (const column of table.getColumns()) {
-      if (wanted.hasColumn(column.name)) continue;
-      table.removeColumn(column.name);
-      if (!column.nullable && column.default == null) {
-        relaxed.push(
-          `alter table ${table.getQuotedName()} alter column ${platform.quoteIdentifier(column.name)} drop not null;`,
-        );
-      }
-    }
-  }
-  const sql = await orm.schema.getUpdateSchemaSQL({ safe: true, wrap: false, fromSchema: current });
-  return [sql, ...relaxed].join('\n');
+  return generator.getUpdateSchemaSQL({ wrap: false, fromSchema: current });
 }
 
 /** A hash of the schema the metadata asks for: computed in memory, no database round trip. */
 export function schemaFingerprint(orm: Orm): string {
-  const target = orm.schema.getTargetSchema();
+  return fingerprintOf(orm.schema.getTargetSchema());
+}
+
+type TargetSchema = ReturnType<Orm['schema']['getTargetSchema']>;
+
+function fingerprintOf(target: TargetSchema): string {
   const tables = target.getTables().map((table) => ({
     name: table.getShortestName(),
     columns: table.getColumns(),
@@ -92,16 +130,33 @@ export function schemaFingerprint(orm: Orm): string {
     checks: table.getChecks(),
     foreignKeys: table.getForeignKeys(),
   }));
-  return createHash('sha256').update(JSON.stringify(tables)).digest('hex');
+  return sha256(JSON.stringify(tables));
 }
 
-async function readFingerprint(em: ReturnType<Orm['em']['fork']>): Promise<string | undefined> {
-  const [table] = await em.execute<{ present: boolean }[]>('select to_regclass(?) is not null as present', [
-    FINGERPRINT_TABLE,
-  ]);
-  if (!table?.present) return undefined;
-  const [row] = await em.execute<{ fingerprint: string }[]>(
-    `select fingerprint from ${FINGERPRINT_TABLE} where id = 1`,
-  );
-  return row?.fingerprint;
+/**
+ * Which tables the entities map, whatever their columns: the key of the stored fingerprint. A
+ * service that changes its columns keeps its key (and sees its change); another service, mapping
+ * other tables, has a key of its own, so neither overwrites the other's fingerprint.
+ */
+function entitySetOf(target: TargetSchema): string {
+  const tables = target.getTables().map((table) => table.getShortestName());
+  return sha256(JSON.stringify(tables.sort()));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** One statement: on a database this library never updated, the table is missing and that is the answer. */
+async function readFingerprint(em: EntityManager, entitySet: string): Promise<string | undefined> {
+  try {
+    const [row] = await em.execute<{ fingerprint: string }[]>(
+      `select fingerprint from ${FINGERPRINT_TABLE} where entity_set = ?`,
+      [entitySet],
+    );
+    return row?.fingerprint;
+  } catch (error) {
+    if (error instanceof TableNotFoundException) return undefined;
+    throw error;
+  }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedDatabase, embeddedDatabaseConfig } from '../src/embedded/index.js';
+import type { DatabaseConfigOverrides } from '../src/index.js';
 
 describe('embeddedDatabaseConfig', () => {
   const embedded = new EmbeddedDatabase({ dataDir: '/tmp/somewhere', database: 'app' });
@@ -20,5 +21,17 @@ describe('embeddedDatabaseConfig', () => {
     );
     const config = embeddedDatabaseConfig(embedded, { lifecycle: { pool: { max: 3 } } }, { DB_POOL_MIN: '2' });
     expect(config.lifecycle.pool).toMatchObject({ min: 2, max: 3 });
+  });
+
+  it('rejects connection overrides the embedded server would overwrite', () => {
+    for (const key of ['host', 'port', 'dbName', 'user', 'password']) {
+      const override = { [key]: key === 'port' ? 6001 : 'x' } as DatabaseConfigOverrides;
+      expect(() => embeddedDatabaseConfig(embedded, override, {})).toThrow(
+        `${key} has no effect on the embedded PostgreSQL`,
+      );
+    }
+    expect(() => embeddedDatabaseConfig(embedded, { clientUrl: 'postgresql://u@elsewhere/db' }, {})).toThrow(
+      'clientUrl has no effect on the embedded PostgreSQL',
+    );
   });
 });

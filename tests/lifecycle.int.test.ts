@@ -1,8 +1,16 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Container } from 'inversify';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppLifecycle, databaseModule, InversifyMikroOrmError, loadDatabaseConfig } from '../src/index.js';
+import {
+  AppLifecycle,
+  type DatabaseConfigOverrides,
+  databaseModule,
+  InversifyMikroOrmError,
+  loadDatabaseConfig,
+} from '../src/index.js';
+import { SCHEMA_LOCK_KEY, syncSchema } from '../src/schema-sync.js';
 import { serverConnections, startContainer } from './helpers/database-container.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from './helpers/test-database.js';
 
@@ -19,6 +27,30 @@ const ArticleWithSlug = defineEntity({
   name: 'Article',
   properties: { id: p.integer().primary(), title: p.string(), slug: p.string().nullable() },
 });
+
+/** Two services on one database, each with entities of its own. */
+const Alpha = defineEntity({ name: 'Alpha', properties: { id: p.integer().primary(), name: p.string() } });
+const AlphaWithCode = defineEntity({
+  name: 'Alpha',
+  properties: { id: p.integer().primary(), name: p.string(), code: p.string().nullable() },
+});
+const Beta = defineEntity({ name: 'Beta', properties: { id: p.integer().primary(), label: p.string() } });
+
+/** The schema outcome of one boot (start, then stop) of a service mapping `entities`. */
+async function bootOutcome(db: IsolatedDatabase, entities: DatabaseConfigOverrides['entities']) {
+  const app = await startContainer(db, { entities }, { DB_POOL_MIN: '1' });
+  const outcome = app.lifecycle.schemaOutcome;
+  await app.lifecycle.stop();
+  return outcome;
+}
+
+function silentLogger(warnings: string[] = []) {
+  return {
+    info: () => undefined,
+    warn: (_details: object, message: string) => warnings.push(message),
+    error: () => undefined,
+  };
+}
 
 async function columnsOf(db: IsolatedDatabase, table: string): Promise<string[]> {
   const rows = await db.query<{ column_name: string }>(
@@ -55,6 +87,23 @@ describe('AppLifecycle schema update', () => {
     await app.lifecycle.stop();
   });
 
+  it('checks an unchanged schema with one statement', async () => {
+    const statements: string[] = [];
+    const app = await startContainer(db, {
+      entities: [ArticleV1],
+      debug: ['query'],
+      colors: false,
+      logger: (message) => statements.push(message),
+    });
+    try {
+      statements.length = 0;
+      expect(await syncSchema(app.container.get(MikroORM))).toBe('unchanged');
+      expect(statements.filter((line) => line.startsWith('[query]'))).toHaveLength(1);
+    } finally {
+      await app.lifecycle.stop();
+    }
+  });
+
   it('never drops a column the metadata no longer has, nor its data', async () => {
     const app = await startContainer(db, { entities: [ArticleWithoutLegacy] });
     expect(app.lifecycle.schemaOutcome).toBe('updated');
@@ -85,6 +134,32 @@ describe('AppLifecycle schema update', () => {
   });
 });
 
+describe('AppLifecycle schema fingerprint, two services on one database', () => {
+  let db: IsolatedDatabase;
+
+  beforeAll(async () => {
+    db = await testDatabase.create('two_services');
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('keeps a fingerprint per entity set: after its first boot, each service finds its schema unchanged', async () => {
+    expect(await bootOutcome(db, [Alpha])).toBe('updated');
+    expect(await bootOutcome(db, [Beta])).toBe('updated');
+    expect(await bootOutcome(db, [Alpha])).toBe('unchanged');
+    expect(await bootOutcome(db, [Beta])).toBe('unchanged');
+  });
+
+  it("updates for a change to one service's entities, and leaves the other unchanged", async () => {
+    expect(await bootOutcome(db, [AlphaWithCode])).toBe('updated');
+    expect(await columnsOf(db, 'alpha')).toEqual(['code', 'id', 'name']);
+    expect(await bootOutcome(db, [Beta])).toBe('unchanged');
+    expect(await bootOutcome(db, [AlphaWithCode])).toBe('unchanged');
+  });
+});
+
 describe('AppLifecycle stop', () => {
   let db: IsolatedDatabase;
 
@@ -107,7 +182,9 @@ describe('AppLifecycle stop', () => {
     expect(app.lifecycle.stop()).toBe(first);
     await first;
     expect(app.lifecycle.state).toBe('stopped');
-    expect(await serverConnections(db, applicationName)).toBe(0);
+    // pg-pool's end() resolves once it has told each connection to close; the server's backends
+    // leave pg_stat_activity a few milliseconds later (seen on main under a loaded machine).
+    await expect.poll(() => serverConnections(db, applicationName)).toBe(0);
   });
 
   it('runs stop hooks in reverse order, abandons a hung one, then closes the ORM', async () => {
@@ -131,18 +208,72 @@ describe('AppLifecycle stop', () => {
     await app.lifecycle.stop();
     expect(order).toEqual(['last', 'hangs', 'first']);
     expect(warnings).toEqual(['stop hook "hangs" failed during stop']);
-    expect(await serverConnections(db, applicationName)).toBe(0);
+    await expect.poll(() => serverConnections(db, applicationName)).toBe(0);
   });
 
-  it('refuses to start again after stop', async () => {
+  it('refuses to start again after a start and a stop', async () => {
     const app = await startContainer(db, { entities: [ArticleV1] });
     await app.lifecycle.stop();
-    const fresh = new Container();
-    fresh.load(databaseModule(loadDatabaseConfig({ entities: [ArticleV1] }, db.env())));
-    const lifecycle = fresh.get(AppLifecycle);
-    await lifecycle.stop();
-    await expect(lifecycle.start()).rejects.toThrow(/called after stop/);
+    const again = app.lifecycle.start();
+    await expect(again).rejects.toBeInstanceOf(InversifyMikroOrmError);
+    await expect(again).rejects.toMatchObject({ kind: 'lifecycle' });
+    await expect(again).rejects.toThrow(/a stopped AppLifecycle cannot be restarted/);
+    expect(app.lifecycle.state).toBe('stopped');
   });
+
+  it('refuses to start a lifecycle that was stopped before it started', async () => {
+    const container = new Container();
+    container.load(databaseModule(loadDatabaseConfig({ entities: [ArticleV1] }, db.env())));
+    const lifecycle = container.get(AppLifecycle);
+    await lifecycle.stop();
+    await expect(lifecycle.start()).rejects.toThrow(/a stopped AppLifecycle cannot be restarted/);
+  });
+
+  it('stop() while the schema update waits for the lock cancels it: start() rejects, no connection is left', async () => {
+    const Locked = defineEntity({ name: 'Locked', properties: { id: p.integer().primary() } });
+    const applicationName = uniqueApplicationName('stop-schema');
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'test-lock-holder' });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY.toString()]);
+      const container = new Container();
+      container.load(
+        databaseModule(
+          loadDatabaseConfig(
+            { entities: [Locked], driverOptions: { application_name: applicationName } },
+            db.env({ DB_POOL_MIN: '1' }),
+          ),
+        ),
+      );
+      const lifecycle = container.get(AppLifecycle).useLogger(silentLogger());
+      const starting = lifecycle.start().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await expect
+        .poll(
+          () =>
+            db.query(
+              "select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and wait_event = 'advisory'",
+              [applicationName],
+            ),
+          { timeout: 5000 },
+        )
+        .toHaveLength(1);
+
+      await lifecycle.stop();
+      const error = await starting;
+      expect(error).toBeInstanceOf(InversifyMikroOrmError);
+      expect(error).toMatchObject({ kind: 'lifecycle' });
+      expect((error as Error).message).toMatch(/stopped while starting \(updating the schema\)/);
+      expect(lifecycle.state).toBe('stopped');
+      await expect.poll(() => serverConnections(db, applicationName)).toBe(0);
+      expect(await db.query("select 1 from pg_tables where tablename = 'locked'")).toHaveLength(0);
+    } finally {
+      await holder.end();
+    }
+  }, 15_000);
 });
 
 describe('AppLifecycle connect', () => {
@@ -169,4 +300,30 @@ describe('AppLifecycle connect', () => {
     expect((error as Error).message).not.toContain(password);
     expect(String((error as Error).stack)).not.toContain(password);
   });
+
+  it('stop() during the connect retry ends it: start() rejects as stopped while starting, stop() resolves', async () => {
+    const container = new Container();
+    container.load(
+      databaseModule(
+        loadDatabaseConfig(
+          { entities: [ArticleV1] },
+          { DATABASE_URL: 'postgresql://app@127.0.0.1:1/nowhere', DB_CONNECT_TIMEOUT_MS: '20000' },
+        ),
+      ),
+    );
+    const warnings: string[] = [];
+    const lifecycle = container.get(AppLifecycle).useLogger(silentLogger(warnings));
+    const starting = lifecycle.start().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await expect.poll(() => warnings).toContain('Database not reachable yet; retrying');
+
+    await lifecycle.stop();
+    const error = await starting;
+    expect(error).toBeInstanceOf(InversifyMikroOrmError);
+    expect(error).toMatchObject({ kind: 'lifecycle' });
+    expect((error as Error).message).toMatch(/stopped while starting \(connecting to 127\.0\.0\.1:1\/nowhere\)/);
+    expect(lifecycle.state).toBe('stopped');
+  }, 10_000);
 });

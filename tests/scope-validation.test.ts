@@ -28,6 +28,16 @@ class ReportCache {
 }
 
 @injectable()
+class AuditTrail {
+  constructor(@inject(Session) readonly session: Session) {}
+}
+
+@injectable()
+class AuditReport {
+  constructor(@inject(AuditTrail) readonly trail: AuditTrail) {}
+}
+
+@injectable()
 class Clock {}
 
 @injectable()
@@ -68,15 +78,22 @@ describe('validateScopes', () => {
     );
   });
 
-  it('reports a singleton that injects Session directly, and every offender at once', () => {
+  it('reports every offender at once, direct and through a chain, each once', () => {
     const container = containerWith((c) => {
       c.bind(TaskService).toSelf().inSingletonScope();
       c.bind(TaskFacade).toSelf().inSingletonScope();
+      c.bind(AuditTrail).toSelf();
+      c.bind(AuditReport).toSelf().inSingletonScope();
     });
-    const message = scopeError(container).message;
-    expect(message).toContain('TaskService (singleton) -> Session (request)');
-    // TaskFacade -> TaskService stops at the singleton: that one is reported on its own line.
-    expect(message).not.toContain('TaskFacade (singleton)');
+    const paths = scopeError(container)
+      .message.split('\n')
+      .filter((line) => line.endsWith('-> Session (request)'))
+      .map((line) => line.trim());
+    // TaskFacade -> TaskService stops at the singleton TaskService, which is reported on its own line.
+    expect(paths.sort()).toEqual([
+      'AuditReport (singleton) -> AuditTrail (transient) -> Session (request)',
+      'TaskService (singleton) -> Session (request)',
+    ]);
   });
 
   it('accepts transient and request-scoped users of Session and singletons of singletons', () => {

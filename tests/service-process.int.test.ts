@@ -59,14 +59,21 @@ describe('the service as a real process', () => {
     const statuses = await Promise.all(requests);
     expect(statuses.filter((status) => status === 201)).toHaveLength(100);
     expect(await running.exited).toBe(0);
-    expect(await serverConnections(db, applicationName)).toBe(0);
+    // A backend ends a moment after its client's socket closes.
+    await expect.poll(() => serverConnections(db, applicationName), { timeout: 3000 }).toBe(0);
     expect(await db.query("select count(*)::int as n from task where title like 'in flight %'")).toEqual([{ n: 100 }]);
   });
 
   it('turns readiness to 503 during the drain', async () => {
     const running = await start(uniqueApplicationName('ready-drain'));
-    const keepAlive = await fetch(`${running.url}/health/ready`);
-    expect(keepAlive.status).toBe(200);
+    // Once the drain begins new connections are refused, so two keep-alive connections are opened
+    // now: one carries the in-flight request, the other the readiness probe during the drain.
+    const readiness = async () => {
+      const response = await fetch(`${running.url}/health/ready`);
+      await response.arrayBuffer(); // read to the end, so the connection goes back to the keep-alive pool
+      return response.status;
+    };
+    expect(await Promise.all([readiness(), readiness()])).toEqual([200, 200]);
     proxy.stall();
     const inFlight = fetch(`${running.url}/tasks/999999`);
     await running.waitFor(
@@ -74,11 +81,7 @@ describe('the service as a real process', () => {
     );
     running.signal('SIGTERM');
     await running.waitFor((line) => String(line.msg).startsWith('Shutting down'));
-    const during = await fetch(`${running.url}/health/ready`).then(
-      (r) => r.status,
-      () => 'refused',
-    );
-    expect([503, 'refused']).toContain(during);
+    expect(await readiness()).toBe(503);
     proxy.resume();
     expect((await inFlight).status).toBe(404);
     expect(await running.exited).toBe(0);
@@ -100,5 +103,44 @@ describe('the service as a real process', () => {
     const failed = ServiceProcess.start({ DATABASE_URL: 'postgresql://u:hunter2@127.0.0.1/db', DB_POOL_MAX: 'lots' });
     await expect(failed).rejects.toThrow(/DB_POOL_MAX must be a whole number >= 1 \(got \\"lots\\"\)/);
     await expect(failed).rejects.not.toThrow(/hunter2/);
+    expect((await ServiceProcess.lastFailure()).code).toBe(1);
+  });
+
+  it('exits 1 with one clear log line, no stack trace, when LOG_LEVEL is invalid', async () => {
+    const failed = ServiceProcess.launch({ DATABASE_URL: 'postgresql://u@127.0.0.1:1/db', LOG_LEVEL: 'verbose' });
+    service = failed;
+    expect(await failed.exited).toBe(1);
+    expect(failed.lines).toEqual([
+      expect.objectContaining({
+        level: 60,
+        msg: 'The service could not start',
+        err: expect.objectContaining({
+          type: 'InversifyMikroOrmError',
+          message: expect.stringContaining(
+            'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
+          ),
+        }),
+      }),
+    ]);
+  });
+
+  it('on SIGTERM while still retrying to connect, exits 0 within a second, logging that it stopped while starting', async () => {
+    const launchedAt = Date.now();
+    const booting = ServiceProcess.launch({
+      DATABASE_URL: 'postgresql://app@127.0.0.1:1/nowhere',
+      DB_CONNECT_TIMEOUT_MS: '20000',
+    });
+    service = booting;
+    await booting.waitFor((line) => line.msg === 'Database not reachable yet; retrying');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2000 - (Date.now() - launchedAt))));
+
+    const signalledAt = Date.now();
+    booting.signal('SIGTERM');
+    expect(await booting.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(1500);
+    expect(booting.count((line) => line.msg === 'The service was stopped while starting; it never became ready')).toBe(
+      1,
+    );
+    expect(booting.count((line) => 'stderr' in line)).toBe(0);
   });
 });

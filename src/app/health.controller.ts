@@ -3,7 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { inject } from 'inversify';
 import { AppLifecycle, nativePool, poolStats } from 'inversify-mikro-orm';
 import type { Pool } from 'pg';
-import { withTimeout } from './timeout.js';
+import { abortable } from './abortable.js';
 
 /** How long readiness waits for `select 1` before calling the database unavailable. */
 export const READY_QUERY_TIMEOUT_MS = 1000;
@@ -34,18 +34,38 @@ export class HealthController {
     const state = this.lifecycle.state;
     if (state !== 'running') return new ServiceUnavailableHttpResponse({ status: state });
     this.#pool ??= await nativePool(this.orm);
-    const answered = await this.#selectOne();
+    const answered = await selectOne(this.#pool, AbortSignal.timeout(READY_QUERY_TIMEOUT_MS)).then(
+      () => true,
+      () => false,
+    );
     const body: Readiness = { status: answered ? 'ready' : 'database_unavailable', pool: poolStats(this.#pool) };
     return answered ? body : new ServiceUnavailableHttpResponse(body);
   }
-
-  async #selectOne(): Promise<boolean> {
-    try {
-      const answer = this.orm.em.getConnection().execute('select 1');
-      await withTimeout(answer, READY_QUERY_TIMEOUT_MS, () => new Error('select 1 timed out'));
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
+
+/**
+ * `select 1` on a connection of its own, given up when `signal` aborts. The connection of an
+ * abandoned query is destroyed, not kept waiting for an answer that may never come (a stalled
+ * network): otherwise every probe during a stall would take one more connection from the pool.
+ */
+async function selectOne(pool: Pool, signal: AbortSignal): Promise<void> {
+  const checkout = pool.connect();
+  // A connection that arrives after the check gave up is healthy (the pool validated it): give it back.
+  const client = await abortable(checkout, signal).catch((error: unknown) => {
+    checkout.then((late) => late.release(), noop);
+    throw error;
+  });
+  const destroy = () => client.release(new Error('readiness check abandoned'));
+  signal.addEventListener('abort', destroy, { once: true });
+  try {
+    await abortable(client.query('select 1'), signal);
+  } catch (error) {
+    if (!signal.aborted) client.release(error as Error);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', destroy);
+  }
+  client.release();
+}
+
+const noop = () => undefined;

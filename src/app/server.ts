@@ -4,8 +4,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
 import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
 import { notFound } from './api-error.js';
+import { prepareGracefulDrain } from './graceful-drain.js';
 import { HttpErrorFilter, sendError } from './http-error-filter.js';
 import { applyResponseSchemas } from './response-schemas.js';
+import { acceptUtf8JsonOnly } from './utf8-json-body.js';
 
 /** Far above any valid Task (a 200-character title); larger bodies are refused with 413 unread. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -23,11 +25,10 @@ export async function buildServer(container: Container, { logger }: ServerOption
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
-    // Keep-alive connections that sit idle must not hold shutdown open.
-    forceCloseConnections: 'idle',
   });
+  acceptUtf8JsonOnly(app);
+  prepareGracefulDrain(app);
   await app.register(registerSessionPerRequest, { orm: container.get(MikroORM) });
-  closeConnectionsWhenClosing(app);
   applyResponseSchemas(app);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
@@ -38,36 +39,6 @@ export async function buildServer(container: Container, { logger }: ServerOption
   adapter.useGlobalFilters(HttpErrorFilter);
   await adapter.build();
   return app;
-}
-
-/**
- * While the server drains, every response tells the client to close its connection, so keep-alive
- * connections end with their last response instead of holding `close()` open until they time out.
- */
-function closeConnectionsWhenClosing(app: FastifyInstance): void {
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
-}
-
-/**
- * Stops accepting, lets in-flight requests finish, and after `timeoutMs` cuts whatever is left,
- * so a stuck client cannot hold shutdown open.
- */
-export async function closeGracefully(app: FastifyInstance, timeoutMs: number): Promise<void> {
-  const closed = app.close();
-  const timer = setTimeout(() => app.server.closeAllConnections(), timeoutMs);
-  try {
-    await closed;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The adapter logs through its own interface; route it into pino at quiet levels. */

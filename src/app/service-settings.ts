@@ -6,6 +6,8 @@ export interface ServiceSettings {
   logLevel: string;
   /** How long in-flight requests may take to finish after SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
+  /** How long, after SIGTERM, a connection with no request in progress may still send one before it is closed. */
+  shutdownGraceMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -22,12 +24,20 @@ export function readServiceSettings(env: Record<string, string | undefined>): Se
     }
     return Number(raw);
   };
+  const shutdownTimeoutMs = integer('SHUTDOWN_TIMEOUT_MS', 10_000);
   const settings = {
     port: integer('PORT', 3000, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
-    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000),
+    shutdownTimeoutMs,
+    // The default never outlasts the timeout, which cuts every connection anyway.
+    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', Math.min(500, shutdownTimeoutMs)),
   };
+  if (settings.shutdownGraceMs > settings.shutdownTimeoutMs) {
+    problems.push(
+      `SHUTDOWN_GRACE_MS (${settings.shutdownGraceMs}) must not exceed SHUTDOWN_TIMEOUT_MS (${settings.shutdownTimeoutMs}), which cuts every connection`,
+    );
+  }
   if (!LOG_LEVELS.includes(settings.logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${settings.logLevel}")`);
   }

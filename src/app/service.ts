@@ -1,10 +1,11 @@
 import type { AnyEntity, EntitySchema } from '@mikro-orm/core';
 import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
-import { AppLifecycle, databaseModule } from 'inversify-mikro-orm';
+import { AppLifecycle, databaseModule, isInversifyMikroOrmError, type Logger } from 'inversify-mikro-orm';
 import { pino } from 'pino';
 import { loadAppDatabaseConfig } from './database-config.js';
-import { buildServer, closeGracefully } from './server.js';
+import { closeGracefully } from './graceful-drain.js';
+import { buildServer } from './server.js';
 import { readServiceSettings } from './service-settings.js';
 import { stopOnSignals } from './signals.js';
 import { tasksModule } from './tasks-module.js';
@@ -25,9 +26,11 @@ export interface ServiceOptions {
  * memory probe, an optimization undone) run it with options, so both share one wiring.
  */
 export async function runService(options: ServiceOptions = {}): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL?.trim() || 'info' });
+  // Until LOG_LEVEL is validated (pino throws on an unknown level), a failure is logged at info.
+  let log = pino({ level: 'info' });
   try {
     const settings = readServiceSettings(process.env);
+    log = pino({ level: settings.logLevel });
     const database = loadAppDatabaseConfig(options, log);
     const container = new Container();
     // DB_ECHO=true: MikroORM's query log ("[query] select ... [took 2 ms]") goes into the service log.
@@ -35,16 +38,33 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     options.configure?.(container);
     const lifecycle = container.get(AppLifecycle).useLogger(log);
     stopOnSignals(lifecycle, log);
-    await lifecycle.start({ container });
+    if (!(await startUnlessStopped(lifecycle, container, log))) return;
     const app = await buildServer(container, { logger: log });
     options.extend?.(app);
     // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
-    lifecycle.onStop('http server', () => closeGracefully(app, settings.shutdownTimeoutMs), {
+    const drain = { graceMs: settings.shutdownGraceMs, timeoutMs: settings.shutdownTimeoutMs };
+    lifecycle.onStop('http server', () => closeGracefully(app, drain), {
       timeoutMs: settings.shutdownTimeoutMs + 1000,
     });
     await app.listen({ port: settings.port, host: settings.host });
   } catch (error) {
     log.fatal({ err: error }, 'The service could not start');
     process.exit(1);
+  }
+}
+
+/**
+ * Starts the lifecycle; false when a signal stopped it during the boot. The signal's handler then
+ * exits (0: the stop it asked for is done), so this only waits for that stop to finish.
+ */
+async function startUnlessStopped(lifecycle: AppLifecycle, container: Container, log: Logger): Promise<boolean> {
+  try {
+    await lifecycle.start({ container });
+    return true;
+  } catch (error) {
+    if (!isInversifyMikroOrmError(error, 'lifecycle')) throw error;
+    log.info({ reason: error.message }, 'The service was stopped while starting; it never became ready');
+    await lifecycle.stop();
+    return false;
   }
 }

@@ -13,7 +13,8 @@ export function stopOnSignals(lifecycle: AppLifecycle, log: Logger, exit: (code:
       return;
     }
     received = signal;
-    log.info({ signal }, 'Shutting down: draining in-flight requests');
+    const booting = lifecycle.state === 'starting';
+    log.info({ signal }, booting ? 'Shutting down: abandoning the boot' : 'Shutting down: draining in-flight requests');
     lifecycle.stop().then(
       () => {
         log.info({ signal }, 'Stopped cleanly');

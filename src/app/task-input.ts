@@ -40,12 +40,40 @@ function requireObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/** A UTF-16 code unit of a surrogate pair standing alone: no Unicode character, no UTF-8 encoding. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Characters (code points), as PostgreSQL's `varchar(n)` counts them; `length` counts UTF-16 units. */
+const characterCount = (text: string) => [...text].length;
+
+/**
+ * Text PostgreSQL can store as given: text cannot hold the NUL character (and one in a statement
+ * breaks the wire protocol), and a lone surrogate has no UTF-8 form (it would silently become U+FFFD).
+ */
+function readText(field: string, value: string): string {
+  const nul = value.indexOf('\u0000');
+  if (nul >= 0) {
+    throw invalid(
+      `${field} must not contain the NUL character \\u0000 (found at character ${characterCount(value.slice(0, nul)) + 1})`,
+    );
+  }
+  const lone = UNPAIRED_SURROGATE.exec(value);
+  if (lone) {
+    const unit = lone[0].charCodeAt(0).toString(16);
+    const at = characterCount(value.slice(0, lone.index)) + 1;
+    throw invalid(`${field} must be valid Unicode text: unpaired surrogate \\u${unit} at character ${at}`);
+  }
+  return value;
+}
+
 function readTitle(value: unknown): string {
   if (typeof value !== 'string') throw invalid(`title must be a string (got ${describe(value)})`);
-  const title = value.trim();
+  const title = readText('title', value.trim());
   if (title.length === 0) throw invalid('title must not be empty');
-  if (title.length > TITLE_MAX_LENGTH) {
-    throw invalid(`title must be at most ${TITLE_MAX_LENGTH} characters (got ${title.length})`);
+  // A string never has more characters than UTF-16 units, so only a long one needs counting.
+  const length = title.length > TITLE_MAX_LENGTH ? characterCount(title) : title.length;
+  if (length > TITLE_MAX_LENGTH) {
+    throw invalid(`title must be at most ${TITLE_MAX_LENGTH} characters (got ${length})`);
   }
   return title;
 }

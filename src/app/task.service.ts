@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { Session } from 'inversify-mikro-orm';
+import { retryableRead, Session } from 'inversify-mikro-orm';
 import { notFound } from './api-error.js';
 import { type Task, TaskSchema } from './task.entity.js';
 import type { CreateTaskInput, Page, UpdateTaskInput } from './task-input.js';
@@ -37,10 +37,11 @@ export class TaskService {
   /**
    * One task, read only. A plain query through the Session (same connection, same transaction,
    * logged with DB_ECHO) instead of `findOne`: no entity, no identity map, nothing to flush, and
-   * about half the CPU of the whole request (see BENCHMARKS.md).
+   * about half the CPU of the whole request (see BENCHMARKS.md). Declared a read, so a lost
+   * connection costs a retry rather than an error, as it would with `findOne`.
    */
   async view(id: number): Promise<TaskView> {
-    const row: TaskRow | undefined = await this.session.execute<TaskRow>(SELECT_TASK, [id], 'get');
+    const row: TaskRow | undefined = await retryableRead(() => this.session.execute<TaskRow>(SELECT_TASK, [id], 'get'));
     if (!row) throw notFound(`task ${id} does not exist`);
     return rowToTaskView(row, this.session.getPlatform());
   }

@@ -97,6 +97,11 @@ export async function dependencyInternals(container: Container, orm: Orm): Promi
       problems.push(`MikroORM's driver no longer takes our ${type} connection (src/resilient-driver.ts)`);
     }
   }
+  if (orm.schema.constructor.name !== 'SafeSchemaGenerator') {
+    problems.push(
+      `MikroORM's driver no longer takes our platform: orm.schema is ${orm.schema.constructor.name} (src/resilient-driver.ts)`,
+    );
+  }
   const captive = new Container({ parent: container });
   class ReportCache {
     readonly session: Session;

@@ -1,0 +1,123 @@
+import net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
+export interface DrainOptions {
+  /** How long a connection with no request in progress may stay open once the drain begins. */
+  graceMs: number;
+  /** How long in-flight requests get before every connection is cut. */
+  timeoutMs: number;
+}
+
+/** Seconds a client refused during the drain should wait before retrying (on another instance). */
+const RETRY_AFTER_SECONDS = '1';
+
+/** One server's drain: whether it has begun, and every connection it must see closed. */
+class Drain {
+  draining = false;
+  readonly #sockets = new Set<net.Socket>();
+
+  constructor(readonly app: FastifyInstance) {
+    app.server.on('connection', (socket: net.Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  /**
+   * Closes the connections with no request in progress: Node's `closeIdleConnections()` closes those
+   * between two requests, but counts a connection that has sent nothing yet as busy (its headers
+   * timeout is running), so those are closed here. A connection that has received any byte of a
+   * request is left to finish it.
+   */
+  closeIdle(): void {
+    this.app.server.closeIdleConnections();
+    for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
+  }
+}
+
+const drains = new WeakMap<FastifyInstance, Drain>();
+
+/**
+ * Call before the server listens. Once the drain begins (`closeGracefully`, or `app.close()`), a
+ * request that arrives is answered 503 without running, so its client knows it was not applied and
+ * may retry; and every response closes its connection, so keep-alive connections end with their
+ * last answer instead of holding the drain open.
+ */
+export function prepareGracefulDrain(app: FastifyInstance): void {
+  const drain = new Drain(app);
+  drains.set(app, drain);
+  app.addHook('preClose', (done) => {
+    drain.draining = true;
+    done();
+  });
+  // Register before the session hook, so a refused request never forks a unit of work.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!drain.draining) return done();
+    reply
+      .status(503)
+      .headers({ 'retry-after': RETRY_AFTER_SECONDS })
+      .send({ error: 'shutting_down', message: 'The service is shutting down; retry shortly.' });
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (drain.draining) reply.header('connection', 'close');
+    done(null, payload);
+  });
+}
+
+/**
+ * Stops accepting connections and drains the open ones: every request already read gets its real
+ * answer and every request that arrives during the drain a 503; after `graceMs` connections with no
+ * request in progress are closed, and at `timeoutMs` whatever is left is cut, so a stuck client
+ * cannot hold shutdown open. Then closes the Fastify instance.
+ *
+ * Node's `http.Server.close()` (which `app.close()` calls) would at once destroy every connection
+ * between two requests, also one whose next request is still unread in the socket: its client would
+ * see a reset, never knowing whether that request was applied. So the listener is closed with
+ * `net.Server`'s own `close()`, which only stops accepting, and idle connections are closed only
+ * after the grace, by when whatever their clients sent before the drain has been read.
+ */
+export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs }: DrainOptions): Promise<void> {
+  const drain = drains.get(app);
+  if (!drain) throw new Error('closeGracefully needs prepareGracefulDrain(app) before the server listens');
+  drain.draining = true;
+  const server = app.server;
+  const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  try {
+    await acceptQueuedConnections(server, graceMs);
+    // Its callback runs once the last connection has closed (at once if the server was not listening).
+    const drained = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+    const grace = setTimeout(() => drain.closeIdle(), graceMs);
+    await drained.finally(() => clearTimeout(grace));
+  } finally {
+    clearTimeout(cut);
+  }
+  await app.close();
+}
+
+/**
+ * Closing a listening socket makes the kernel reset every connection still in its accept queue:
+ * connections their clients already count as open, whose requests may be sent. Node accepts all
+ * that are queued whenever the event loop polls, so the listener stays open until a full turn of
+ * the loop accepts nothing, and is closed right after. Clients that keep connecting cannot hold it
+ * open beyond `limitMs`.
+ */
+async function acceptQueuedConnections(server: net.Server, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  let accepted = 0;
+  const count = () => {
+    accepted += 1;
+  };
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  server.on('connection', count);
+  try {
+    // The current turn may have polled before the drain began; only the turns after it count.
+    await nextTurn();
+    let before: number;
+    do {
+      before = accepted;
+      await nextTurn();
+    } while (accepted !== before && Date.now() < deadline);
+  } finally {
+    server.off('connection', count);
+  }
+}

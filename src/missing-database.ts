@@ -1,0 +1,40 @@
+import type { Configuration } from '@mikro-orm/core';
+import { hasSqlState } from './database-errors.js';
+import { InversifyMikroOrmError } from './errors.js';
+
+/** SQLSTATE invalid_catalog_name: the database named in the connection does not exist. */
+const UNKNOWN_DATABASE = '3D000';
+
+export function isMissingDatabaseError(error: unknown): boolean {
+  return hasSqlState(error, UNKNOWN_DATABASE);
+}
+
+/**
+ * MikroORM creates a missing database by default (`ensureDatabase`), so a typo in its name would
+ * silently give the service a new, empty one. This library asks for that explicitly instead.
+ */
+export function databaseCreationAllowed(config: Configuration): boolean {
+  return Boolean(config.get('ensureDatabase'));
+}
+
+/**
+ * The error for a database that does not exist: where it was looked for, and how to create it on
+ * purpose. Never quotes the URL (it may hold a password).
+ */
+export function missingDatabaseError(config: Configuration, cause: unknown): InversifyMikroOrmError {
+  const { host, port, database } = locate(config);
+  return new InversifyMikroOrmError(
+    'config',
+    `PostgreSQL at ${host}:${port} has no database named "${database}" (nothing was created). Check the database name in DATABASE_URL; if it is new, create it: \`createdb -h ${host} -p ${port} ${database}\`, or start once with DB_CREATE_DATABASE=true to let the service create it.`,
+    { cause },
+  );
+}
+
+function locate(config: Configuration): { host: string; port: number; database: string } {
+  const url = new URL(config.get('clientUrl') ?? 'postgresql://localhost');
+  return {
+    host: config.get('host') ?? (decodeURIComponent(url.hostname) || 'localhost'),
+    port: config.get('port') ?? (Number(url.port) || 5432),
+    database: config.get('dbName') ?? decodeURIComponent(url.pathname.replace(/^\//, '')),
+  };
+}

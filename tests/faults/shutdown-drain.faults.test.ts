@@ -1,0 +1,137 @@
+import http from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { serverConnections } from '../helpers/database-container.js';
+import { type HttpOutcome, postTask, warmKeepAlive } from '../helpers/http-outcome.js';
+import { ServiceProcess } from '../helpers/service-process.js';
+import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from '../helpers/test-database.js';
+import { recordFigure } from './figures.js';
+import { sleep, taggedUrl } from './helpers.js';
+
+const RUNS = 20;
+/** Requests each on a connection of its own (`connection: close`), all sent just before SIGTERM. */
+const FRESH = 150;
+/** Requests on warmed keep-alive connections, one each, sent with the fresh ones. */
+const KEPT = 20;
+/** Requests on idle keep-alive connections, sent once the service has logged that it is draining. */
+const DURING_DRAIN = 10;
+/** Leaves ample time to send the during-drain requests after the drain is seen in the log, even on a loaded machine. */
+const GRACE_MS = 1000;
+/** SIGTERM lands from 0 to 57 ms into the burst: before, while and after the requests are read. */
+const signalDelayMs = (run: number) => run * 3;
+
+type Group = 'fresh' | 'kept' | 'during';
+
+interface Sent {
+  title: string;
+  group: Group;
+  outcome: HttpOutcome;
+}
+
+const tally = (sent: Sent[], kind: string) =>
+  sent.filter(({ outcome }) => (outcome.kind === 'answered' ? String(outcome.status) : outcome.kind) === kind).length;
+
+describe('SIGTERM during a burst of writes', () => {
+  let db: IsolatedDatabase;
+  let service: ServiceProcess | undefined;
+  const agents: http.Agent[] = [];
+
+  beforeAll(async () => {
+    db = await testDatabase.create('shutdown_drain');
+  });
+
+  afterEach(async () => {
+    for (const agent of agents.splice(0)) agent.destroy();
+    await service?.kill();
+    service = undefined;
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** One service, one burst, one SIGTERM: what every request came to, and what the database holds. */
+  async function run(index: number) {
+    const applicationName = uniqueApplicationName(`drain-${index}`);
+    const running = await ServiceProcess.start({
+      DATABASE_URL: taggedUrl(db.url, applicationName),
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    });
+    service = running;
+    const kept = new http.Agent({ keepAlive: true, maxSockets: KEPT });
+    const idle = new http.Agent({ keepAlive: true, maxSockets: DURING_DRAIN });
+    agents.push(kept, idle);
+    await Promise.all([warmKeepAlive(running.url, kept, KEPT), warmKeepAlive(running.url, idle, DURING_DRAIN)]);
+
+    const title = (group: Group, i: number) => `drain ${index} ${group} ${i}`;
+    const send = (group: Group, i: number, agent: http.Agent | false): Promise<Sent> =>
+      postTask(running.url, title(group, i), agent).then((outcome) => ({ title: title(group, i), group, outcome }));
+    const burst = [
+      ...Array.from({ length: FRESH }, (_, i) => send('fresh', i, false)),
+      ...Array.from({ length: KEPT }, (_, i) => send('kept', i, kept)),
+    ];
+    await sleep(signalDelayMs(index));
+    running.signal('SIGTERM');
+    await running.waitFor((line) => String(line.msg).startsWith('Shutting down'));
+    const duringDrain = Array.from({ length: DURING_DRAIN }, (_, i) => send('during', i, idle));
+
+    const sent = await Promise.all([...burst, ...duringDrain]);
+    const exitCode = await running.exited;
+    const rows = await db.query<{ title: string; n: number }>(
+      'select title, count(*)::int as n from task where title like $1 group by title',
+      [`drain ${index} %`],
+    );
+    const stored = new Map(rows.map((row) => [row.title, row.n]));
+    return { sent, stored, exitCode, connectionsLeft: await serverConnections(db, applicationName) };
+  }
+
+  it(`answers every request on a connection accepted before SIGTERM (${RUNS} runs): no reset, each 201 stored once, no 503 stored`, async () => {
+    const all: Sent[] = [];
+    const storedWrongly: string[] = [];
+    const runsCutMidBurst: number[] = [];
+    const runsWithResets: number[] = [];
+    for (let index = 0; index < RUNS; index++) {
+      const { sent, stored, exitCode, connectionsLeft } = await run(index);
+      expect(exitCode, `run ${index}: exit code`).toBe(0);
+      expect(connectionsLeft, `run ${index}: database connections left`).toBe(0);
+      for (const { title, outcome } of sent) {
+        const rows = stored.get(title) ?? 0;
+        const expected = outcome.kind === 'answered' && outcome.status === 201 ? 1 : 0;
+        if (outcome.kind !== 'reset' && rows !== expected) storedWrongly.push(`${title}: ${rows} rows`);
+      }
+      const burst = sent.filter(({ group }) => group !== 'during');
+      if (tally(burst, '201') > 0 && tally(burst, '503') > 0) runsCutMidBurst.push(index);
+      if (tally(sent, 'reset') > 0) runsWithResets.push(index);
+      all.push(...sent);
+    }
+
+    const resets = all.filter(({ outcome }) => outcome.kind === 'reset');
+    const answered = all.flatMap(({ group, outcome }) => (outcome.kind === 'answered' ? [{ group, ...outcome }] : []));
+    const refusals = answered.filter(({ status }) => status === 503);
+    const duringDrain = all.filter(({ group }) => group === 'during').map(({ outcome }) => outcome);
+    recordFigure({
+      fault: `SIGTERM 0–57 ms into a burst of ${FRESH + KEPT} writes (${FRESH} on new connections, ${KEPT} keep-alive), ${RUNS} runs`,
+      promise:
+        'every connection accepted before SIGTERM is answered: 201 stored once, or 503 + connection: close + Retry-After and never stored; no reset; exit 0, no database connection left',
+      test: 'tests/faults/shutdown-drain.faults.test.ts',
+      sent: all.length,
+      failed: resets.length,
+      detail: `${tally(all, '201')} answered 201, ${refusals.length} answered 503 (${tally(
+        all.filter(({ group }) => group === 'during'),
+        '503',
+      )} of the ${duringDrain.length} sent on idle keep-alive connections during the drain), ${tally(all, 'refused')} refused, ${resets.length} reset (in ${runsWithResets.length} runs); SIGTERM cut ${runsCutMidBurst.length} of ${RUNS} bursts midway`,
+    });
+
+    expect(resets.map(({ title, outcome }) => `${title}: ${JSON.stringify(outcome)}`)).toEqual([]);
+    expect(storedWrongly).toEqual([]);
+    expect(answered.filter(({ status }) => status !== 201 && status !== 503)).toEqual([]);
+    expect(refusals.filter((r) => !r.connectionClose || r.retryAfter === undefined)).toEqual([]);
+    // A request sent on an idle keep-alive connection during the drain is answered, and its connection closed.
+    expect(duringDrain).toEqual(
+      Array.from({ length: DURING_DRAIN * RUNS }, () =>
+        expect.objectContaining({ status: 503, connectionClose: true }),
+      ),
+    );
+    // The scenario happened: some bursts were cut midway, with some requests served and later ones refused.
+    expect(runsCutMidBurst.length).toBeGreaterThan(0);
+  });
+});

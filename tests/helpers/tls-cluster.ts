@@ -1,0 +1,200 @@
+import { execFile } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+const PG_BIN = process.env.TLS_CLUSTER_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** initdb and the server refuse to run as root: as root, they run as this OS user. */
+const SERVER_OS_USER = 'postgres';
+
+export const TLS_ROLE = 'neon_like_app';
+export const TLS_DATABASE = 'neondb';
+
+/** A throwaway PostgreSQL that speaks TLS only, with SCRAM-SHA-256 passwords: the shape of a Neon endpoint. */
+export interface TlsCluster {
+  readonly port: number;
+  /** The CA that signed the server certificate (for `sslrootcert=`). */
+  readonly caFile: string;
+  /** The password of `TLS_ROLE`: a test secret that must never appear in errors or logs. */
+  readonly password: string;
+  /** `postgresql://neon_like_app:<password>@127.0.0.1:<port>/neondb` plus `query` (never print it). */
+  url(query?: string, overrides?: { password?: string; database?: string }): string;
+  /** Runs SQL as the superuser over the Unix socket (the only non-TLS way in). */
+  adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a PostgreSQL 15 cluster in a temporary folder: `ssl=on` with a server certificate signed by a
+ * CA generated here (the chain is served, so a client without the CA sees a self-signed certificate),
+ * `hostssl ... scram-sha-256` as the only TCP rule, and a login role with a password.
+ * Fails, never skips, when a binary is missing.
+ */
+export async function startTlsCluster(): Promise<TlsCluster> {
+  assertBinaries();
+  const dir = mkdtempSync(path.join(tmpdir(), 'tls-pg-'));
+  const dataDir = path.join(dir, 'data');
+  const port = await freePort();
+  const password = `Tls-Secret-${Math.random().toString(36).slice(2, 10)}`;
+  const admin = { host: dir, port, user: 'postgres', database: 'postgres' };
+  let started = false;
+  const stop = async () => {
+    if (started) await asServerUser('pg_ctl', ['stop', '-D', dataDir, '-m', 'immediate', '-w']).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await makeCertificates(dir);
+    if (process.getuid?.() === 0) await chownTree(dir, SERVER_OS_USER);
+    await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '-E', 'UTF8']);
+    writeFileSync(
+      path.join(dataDir, 'pg_hba.conf'),
+      'local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n',
+    );
+    const settings = [
+      `port=${port}`,
+      "listen_addresses='127.0.0.1'",
+      `unix_socket_directories='${dir}'`,
+      'ssl=on',
+      `ssl_cert_file='${path.join(dir, 'server-chain.crt')}'`,
+      `ssl_key_file='${path.join(dir, 'server.key')}'`,
+      "password_encryption='scram-sha-256'",
+      'max_connections=30',
+      'shared_buffers=16MB',
+      'fsync=off',
+    ];
+    writeFileSync(path.join(dataDir, 'postgresql.auto.conf'), `${settings.join('\n')}\n`);
+    if (process.getuid?.() === 0) await chownTree(dataDir, SERVER_OS_USER);
+    await asServerUser('pg_ctl', ['start', '-D', dataDir, '-l', path.join(dir, 'server.log'), '-w', '-t', '30']);
+    started = true;
+    await query(admin, `create role ${TLS_ROLE} login password '${password}'`);
+    await query(admin, `create database ${TLS_DATABASE} owner ${TLS_ROLE}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    port,
+    caFile: path.join(dir, 'ca.crt'),
+    password,
+    url(search = '', overrides = {}) {
+      const url = new URL(`postgresql://127.0.0.1:${port}/${overrides.database ?? TLS_DATABASE}`);
+      url.username = TLS_ROLE;
+      url.password = overrides.password ?? password;
+      url.search = search;
+      return url.href;
+    },
+    adminQuery: (sql, params) => query(admin, sql, params),
+    stop,
+  };
+}
+
+function assertBinaries(): void {
+  const missing = [path.join(PG_BIN, 'initdb'), path.join(PG_BIN, 'pg_ctl')].filter((file) => !isExecutable(file));
+  if (missing.length > 0) {
+    throw new Error(
+      `The TLS tests need PostgreSQL 15's server binaries and cannot find ${missing.join(', ')}: install postgresql-15 (apt-get install -y postgresql-15) or set TLS_CLUSTER_PG_BIN to the folder holding initdb and pg_ctl.`,
+    );
+  }
+  if (!onPath('openssl')) {
+    throw new Error(
+      'The TLS tests generate certificates with openssl, which is not on PATH: apt-get install -y openssl.',
+    );
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, command)));
+}
+
+/** A CA, and a server certificate for 127.0.0.1/localhost signed by it; the server sends both. */
+async function makeCertificates(dir: string): Promise<void> {
+  const at = (name: string) => path.join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run(
+    'openssl',
+    ['req', '-x509', ...ec, '-keyout', at('ca.key'), '-out', at('ca.crt'), '-days', '2'].concat([
+      '-subj',
+      '/CN=inversify-mikro-orm test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]),
+  );
+  await run('openssl', ['req', ...ec, '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(at('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    at('server.csr'),
+    '-CA',
+    at('ca.crt'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    at('server.ext'),
+    '-out',
+    at('server.crt'),
+  ]);
+  writeFileSync(at('server-chain.crt'), readFileSync(at('server.crt'), 'utf8') + readFileSync(at('ca.crt'), 'utf8'));
+  chmodSync(at('server.key'), 0o600);
+}
+
+async function chownTree(dir: string, user: string): Promise<void> {
+  await run('chown', ['-R', `${user}:`, dir]);
+}
+
+/** Runs a PostgreSQL binary; as root, as the server's OS user (initdb and postgres refuse root). */
+async function asServerUser(binary: string, args: string[]): Promise<void> {
+  const file = path.join(PG_BIN, binary);
+  const [command, commandArgs] =
+    process.getuid?.() === 0 ? ['runuser', ['-u', SERVER_OS_USER, '--', file, ...args]] : [file, args];
+  try {
+    await run(command, commandArgs, { cwd: tmpdir() });
+  } catch (error) {
+    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+    throw new Error(`${binary} ${args[0]} failed: ${stderr || stdout || (error as Error).message}`);
+  }
+}
+
+async function query<R extends pg.QueryResultRow>(
+  connection: pg.ClientConfig,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client(connection);
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
