@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Dictionary, TableNotFoundException } from '@mikro-orm/core';
 import { DatabaseSchema, type EntityManager } from '@mikro-orm/postgresql';
-import pg from 'pg';
+import type { ClientConfig } from 'pg';
 import { FINGERPRINT_TABLE } from './library-tables.js';
+import { pg } from './mikro-orm-pg.js';
 import type { Orm } from './orm.js';
 import { nativePool } from './pool.js';
 import { SafeSchemaGenerator } from './safe-schema-generator.js';
@@ -81,7 +82,7 @@ async function cancelOnAbort(orm: Orm, tx: EntityManager, signal?: AbortSignal):
 }
 
 /** Best effort: if the cancel cannot get through, the stop's own timeout bounds the wait for the statement. */
-async function cancelBackend(options: pg.ClientConfig, pid: number): Promise<void> {
+async function cancelBackend(options: ClientConfig, pid: number): Promise<void> {
   const client = new pg.Client(options);
   client.on('error', () => undefined);
   try {
