@@ -5,6 +5,7 @@ import dotenv from 'dotenv';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import { EmbeddedDatabase } from './embedded-postgres.js';
 import { InversifyMikroOrmError } from './errors.js';
+import { migrationSettingsProblems } from './migrations.js';
 import { type PoolSettings, supervisePool } from './pool.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
@@ -16,8 +17,11 @@ export interface LifecycleSettings {
   leakWarnMs: number;
   /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
   stopTimeoutMs: number;
-  /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
-  schemaUpdate: 'safe' | 'off';
+  /**
+   * `'safe'` adds tables and columns on start and never drops any; `'migrate'` applies the pending
+   * migrations (`@mikro-orm/migrations`, from `migrations.path`); `'off'` leaves the schema alone.
+   */
+  schemaUpdate: 'safe' | 'off' | 'migrate';
   pool: PoolSettings;
   /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
   embedded?: EmbeddedDatabase;
@@ -106,7 +110,7 @@ function withDotenv(env: Environment): Environment {
 /**
  * Reads the database settings from the environment (and `.env`), validates them, and returns
  * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win; their
- * `driverOptions` and `lifecycle` are merged one level deep. Throws one `InversifyMikroOrmError`
+ * `driverOptions`, `migrations` and `lifecycle` are merged one level deep. Throws one `InversifyMikroOrmError`
  * (kind `config`) that names every bad variable.
  */
 export function loadDatabaseConfig(
@@ -117,12 +121,18 @@ export function loadDatabaseConfig(
   const reader = new EnvReader(vars);
   const ints = readIntegers(reader);
   const echo = reader.boolean('DB_ECHO', false);
-  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
+  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off', 'migrate'] as const, 'safe');
   const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
   if (ints.poolMin > ints.poolMax) {
     reader.problems.push(`DB_POOL_MIN (${ints.poolMin}) must not be greater than DB_POOL_MAX (${ints.poolMax})`);
   }
   const connection = resolveConnection(vars, reader);
+  // The boot must never write files (MikroORM refreshes the migrations' schema snapshot after
+  // running them by default): the snapshot belongs to `migration:create`, in the source tree.
+  const migrations = { snapshotOnMigrate: false, ...overrides.migrations };
+  if ((overrides.lifecycle?.schemaUpdate ?? schemaUpdate) === 'migrate') {
+    reader.problems.push(...migrationSettingsProblems(migrations, overrides.baseDir));
+  }
   if (reader.problems.length > 0) {
     throw new InversifyMikroOrmError(
       'config',
@@ -155,7 +165,7 @@ export function loadDatabaseConfig(
     ...poolDriverOptions(pool),
     ...(overrides.driverOptions as Record<string, unknown> | undefined),
   };
-  const { lifecycle: _ignored, driverOptions: _alsoIgnored, ...rest } = overrides;
+  const { lifecycle: _ignored, driverOptions: _alsoIgnored, migrations: _merged, ...rest } = overrides;
   return {
     driver: ResilientPostgreSqlDriver,
     clientUrl: connection.clientUrl,
@@ -165,6 +175,7 @@ export function loadDatabaseConfig(
     // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
     ensureDatabase: createDatabase,
     ...rest,
+    migrations,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,
   };
