@@ -40,7 +40,10 @@ class DatabasesLifecycle extends AppLifecycle {
     others: readonly BoundDatabase[],
   ) {
     super(first.orm, first.settings);
-    const lifecycles = others.map((database) => ({ database, lifecycle: new AppLifecycle(database.orm, database.settings) }));
+    const lifecycles = others.map((database) => ({
+      database,
+      lifecycle: new AppLifecycle(database.orm, database.settings),
+    }));
     this.onStart('databases', async () => {
       this.#ownDatabaseReady = true;
       for (const { database, lifecycle } of lifecycles) {
@@ -64,7 +67,9 @@ class DatabasesLifecycle extends AppLifecycle {
   override start(options?: StartOptions): Promise<void> {
     return super.start(options).catch((error: unknown) => {
       const ownDatabaseFailed =
-        !this.#ownDatabaseReady && !isInversifyMikroOrmError(error, 'scope') && !isInversifyMikroOrmError(error, 'lifecycle');
+        !this.#ownDatabaseReady &&
+        !isInversifyMikroOrmError(error, 'scope') &&
+        !isInversifyMikroOrmError(error, 'lifecycle');
       throw ownDatabaseFailed ? didNotStart(this.first.name, error) : error;
     });
   }

@@ -1,4 +1,10 @@
-import { type EntityMetadata, type EntityName, EntitySchema, type GetRepository, MetadataStorage } from '@mikro-orm/core';
+import {
+  type EntityMetadata,
+  type EntityName,
+  EntitySchema,
+  type GetRepository,
+  MetadataStorage,
+} from '@mikro-orm/core';
 import type { EntityRepository } from '@mikro-orm/postgresql';
 import type { Newable, ServiceIdentifier } from 'inversify';
 import { DEFAULT_DATABASE } from './database-name.js';

@@ -14,7 +14,10 @@ const silentLogger: SessionLogger = { warn: () => undefined };
 export function databaseOrms(container: Container): Orm[] {
   const orms = boundDatabases(container).map((database) => database.orm);
   if (orms.length === 0) {
-    throw new InversifyMikroOrmError('config', 'No database is bound in this container: load databaseModule(config) first.');
+    throw new InversifyMikroOrmError(
+      'config',
+      'No database is bound in this container: load databaseModule(config) first.',
+    );
   }
   return orms;
 }

@@ -1,5 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type EntityManager as AnyEntityManager, RequestContext, TransactionContext } from '@mikro-orm/core';
+import {
+  type EntityManager as AnyEntityManager,
+  RequestContext,
+  TransactionContext,
+  TransactionPropagation,
+} from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -46,19 +51,35 @@ export function asCurrent<T>(session: AnyEntityManager, fn: () => T): T {
 // biome-ignore lint/suspicious/noExplicitAny: the one constructor signature TypeScript accepts for a mixin's base
 export type EntityManagerClass = new (...args: any[]) => EntityManager;
 
+/** Modes that run the callback in another transaction, or none, while the caller's stays open. */
+const LEAVING = new Set<`${TransactionPropagation}`>([
+  TransactionPropagation.NESTED,
+  TransactionPropagation.REQUIRES_NEW,
+  TransactionPropagation.NOT_SUPPORTED,
+]);
+
 /**
- * An EntityManager whose `transactional()` makes the EntityManager it hands to its callback the
- * current one for the callback's whole duration, whatever the propagation. MikroORM does this for
- * the modes that open a transaction, but not for NOT_SUPPORTED, SUPPORTS and NEVER: there a
- * `@Transactional()` method, which never sees the callback's argument, would write through the
- * suspended outer transaction instead of outside it.
+ * An EntityManager that fixes two things MikroORM's `transactional()` (and so `@Transactional()`)
+ * gets wrong through a long-lived Session:
+ * - it makes the EntityManager handed to the callback the current one for the callback's whole
+ *   duration, whatever the propagation. MikroORM does so only for the modes that open a
+ *   transaction: under NOT_SUPPORTED, SUPPORTS and NEVER a method (which never sees the callback's
+ *   argument) would write through the suspended outer transaction instead of outside it;
+ * - before leaving an open transaction (NESTED, REQUIRES_NEW, NOT_SUPPORTED) it flushes what the
+ *   caller staged, inside the caller's transaction. MikroORM copies the caller's pending changes
+ *   into the inner fork, so they would be committed with REQUIRES_NEW or NOT_SUPPORTED even when
+ *   the caller rolls back, and lost for good when a NESTED savepoint rolls back.
  */
 export function withTransactionScopes(Base: EntityManagerClass = EntityManager): EntityManagerClass {
   return class TransactionScopedEntityManager extends Base {
-    override transactional<T>(
+    override async transactional<T>(
       cb: (em: this) => T | Promise<T>,
-      options?: Parameters<EntityManager['transactional']>[1],
+      options: Parameters<EntityManager['transactional']>[1] = {},
     ): Promise<T> {
+      const current = this.getContext(false);
+      if (LEAVING.has(options.propagation ?? TransactionPropagation.NESTED) && current.isInTransaction()) {
+        await current.flush();
+      }
       return super.transactional((em: this) => runAsCurrent(em, () => cb(em)), options);
     }
   };

@@ -42,7 +42,10 @@ export class UnitOfWork {
 
   /** Nothing to end: no savepoint, no transaction left open (nearly every request). */
   get settled(): boolean {
-    return this.#savepoints.size === 0 && this.sessions.every((session) => !asCurrent(session, () => session.isInTransaction()));
+    return (
+      this.#savepoints.size === 0 &&
+      this.sessions.every((session) => !asCurrent(session, () => session.isInTransaction()))
+    );
   }
 
   /**
