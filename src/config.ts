@@ -91,8 +91,11 @@ class EnvReader {
   }
 }
 
-function readIntegers(reader: EnvReader): IntegerSettings {
-  const entries = Object.entries(INTEGER_SETTINGS).map(([key, spec]) => [key, reader.integer(spec)]);
+function readIntegers(reader: EnvReader, prefix: string): IntegerSettings {
+  const entries = Object.entries(INTEGER_SETTINGS).map(([key, spec]) => [
+    key,
+    reader.integer({ ...spec, variable: `${prefix}${spec.variable}` }),
+  ]);
   return Object.fromEntries(entries) as IntegerSettings;
 }
 
@@ -101,6 +104,24 @@ function withDotenv(env: Environment): Environment {
   if (env !== process.env) return env;
   const fromFile = dotenv.config({ quiet: true, processEnv: {} }).parsed ?? {};
   return { ...fromFile, ...env };
+}
+
+export interface LoadDatabaseConfigOptions {
+  /**
+   * Reads every variable with this prefix, for a second database: `REPORTS_` reads
+   * `REPORTS_DATABASE_URL`, `REPORTS_DB_POOL_MAX`, ... (`NODE_ENV` stays unprefixed).
+   */
+  prefix?: string;
+}
+
+function checkedPrefix(prefix: string): string {
+  if (prefix !== '' && !/^[A-Z][A-Z0-9_]*_$/.test(prefix)) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `loadDatabaseConfig: prefix must be upper-case letters, digits and "_", ending with "_" (e.g. "REPORTS_"); got "${prefix}".`,
+    );
+  }
+  return prefix;
 }
 
 /**
@@ -112,16 +133,20 @@ function withDotenv(env: Environment): Environment {
 export function loadDatabaseConfig(
   overrides: DatabaseConfigOverrides = {},
   env: Environment = process.env,
+  options: LoadDatabaseConfigOptions = {},
 ): DatabaseConfig {
+  const prefix = checkedPrefix(options.prefix ?? '');
   const vars = withDotenv(env);
   const reader = new EnvReader(vars);
-  const ints = readIntegers(reader);
-  const echo = reader.boolean('DB_ECHO', false);
-  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
+  const ints = readIntegers(reader, prefix);
+  const echo = reader.boolean(`${prefix}DB_ECHO`, false);
+  const schemaUpdate = reader.choice(`${prefix}DB_SCHEMA_UPDATE`, ['safe', 'off'] as const, 'safe');
   if (ints.poolMin > ints.poolMax) {
-    reader.problems.push(`DB_POOL_MIN (${ints.poolMin}) must not be greater than DB_POOL_MAX (${ints.poolMax})`);
+    reader.problems.push(
+      `${prefix}DB_POOL_MIN (${ints.poolMin}) must not be greater than ${prefix}DB_POOL_MAX (${ints.poolMax})`,
+    );
   }
-  const connection = resolveConnection(vars, reader);
+  const connection = resolveConnection(vars, reader, prefix);
   if (reader.problems.length > 0) {
     throw new InversifyMikroOrmError(
       'config',
@@ -191,10 +216,10 @@ interface ResolvedConnection {
   embedded?: EmbeddedDatabase;
 }
 
-function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnection {
-  const rawUrl = vars.DATABASE_URL?.trim();
+function resolveConnection(vars: Environment, reader: EnvReader, prefix: string): ResolvedConnection {
+  const rawUrl = vars[`${prefix}DATABASE_URL`]?.trim();
   if (rawUrl) {
-    const parsed = parseConnectionUrl(rawUrl, 'DATABASE_URL');
+    const parsed = parseConnectionUrl(rawUrl, `${prefix}DATABASE_URL`);
     if ('problems' in parsed) {
       reader.problems.push(...parsed.problems);
       return { endpoint: 'unknown', driverOptions: {} };
@@ -208,11 +233,13 @@ function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnec
   }
   if (vars.NODE_ENV === 'production') {
     reader.problems.push(
-      'DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only',
+      `${prefix}DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only`,
     );
     return { endpoint: 'unknown', driverOptions: {} };
   }
-  const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');
+  // Each prefix gets its own embedded server: two cannot share a data directory.
+  const defaultDataDir = prefix ? `.data/postgres-${prefix.slice(0, -1).toLowerCase()}` : '.data/postgres';
+  const dataDir = path.resolve(vars[`${prefix}EMBEDDED_PG_DATA_DIR`]?.trim() || defaultDataDir);
   const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
   return {
     // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.

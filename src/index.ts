@@ -1,4 +1,10 @@
-export type { DatabaseConfig, DatabaseConfigOverrides, Environment, LifecycleSettings } from './config.js';
+export type {
+  DatabaseConfig,
+  DatabaseConfigOverrides,
+  Environment,
+  LifecycleSettings,
+  LoadDatabaseConfigOptions,
+} from './config.js';
 export { loadDatabaseConfig } from './config.js';
 export { isAcquireTimeoutError, isDisconnectError } from './database-errors.js';
 export type { DatabaseConfigFactory, DatabaseModuleOptions } from './database-module.js';
