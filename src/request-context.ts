@@ -51,6 +51,7 @@ export async function withSession<T>(
 export function registerSessionPerRequest(fastify: FastifyInstance, databases: Container | Orm): void {
   const orms = databases instanceof MikroORM ? [databases as Orm] : databaseOrms(databases as Container);
   const units = new WeakMap<FastifyRequest, UnitOfWork>();
+  const where = (request: FastifyRequest) => `${request.method} ${request.url}`;
 
   fastify.addHook('onRequest', (request, _reply, done) => {
     // Calling `done` inside keeps the whole rest of Fastify's chain in this async context.
@@ -61,14 +62,52 @@ export function registerSessionPerRequest(fastify: FastifyInstance, databases: C
     });
   });
 
+  endJoinedUnitsBeforeResponding(fastify, units, where);
+
   // Callback style with a synchronous fast path: nearly every request ends with no transaction
   // open, and an async hook would cost a promise per request for nothing.
   const release = (request: FastifyRequest, done: (error?: Error) => void) => {
     const unit = units.get(request);
     units.delete(request);
     if (!unit || unit.settled) return done();
-    unit.end(request.log, `${request.method} ${request.url}`).then(() => done(), done);
+    unit.end(request.log, where(request)).then(() => done(), done);
   };
   fastify.addHook('onResponse', (request, _reply, done) => release(request, done));
   fastify.addHook('onRequestAbort', (request, done) => release(request, done));
+}
+
+/**
+ * A request working in a savepoint of its caller's transaction (a test's `withRollback`) ends it
+ * before its response goes out, so the caller's next statement finds the transaction usable.
+ *
+ * That makes `onSend` asynchronous for those requests, and an async handler that calls
+ * `reply.send()` without returning `reply` (the Inversify adapter's do) would then resolve
+ * before the reply is sent, and Fastify would send a second, empty reply. Such a handler's
+ * result is turned into `reply`, which Fastify awaits: what its documentation asks handlers to do.
+ */
+function endJoinedUnitsBeforeResponding(
+  fastify: FastifyInstance,
+  units: WeakMap<FastifyRequest, UnitOfWork>,
+  where: (request: FastifyRequest) => string,
+): void {
+  const sending = new WeakSet<FastifyRequest>();
+
+  fastify.addHook('onSend', (request, _reply, payload, done) => {
+    const unit = units.get(request);
+    if (!unit?.joins) return done(null, payload);
+    sending.add(request);
+    unit.end(request.log, where(request)).then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
+  });
+
+  fastify.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      const result = handler.call(this, request, reply);
+      if (!units.get(request)?.joins || !(result instanceof Promise)) return result;
+      return result.then((value: unknown) => (value === undefined && sending.has(request) ? reply : value));
+    };
+  });
 }

@@ -15,6 +15,8 @@ import { asCurrent, outsideTransactions } from './transaction-scope.js';
  */
 export class UnitOfWork {
   readonly #savepoints = new Map<Session, Transaction>();
+  readonly #leaveTurns: Array<() => void> = [];
+  #ending?: Promise<void>;
 
   constructor(
     readonly sessions: readonly Session[],
@@ -31,12 +33,25 @@ export class UnitOfWork {
     return this.enclosing.size > 0;
   }
 
+  /**
+   * Opens this unit's savepoint in each enclosing transaction. Units joining the same transaction
+   * take turns: they share its connection, and savepoints of interleaved units would undo each
+   * other's work.
+   */
   async joinEnclosing(): Promise<void> {
     for (const session of this.sessions) {
       const outer = this.enclosing.get(session.name);
       if (!outer) continue;
+      this.#leaveTurns.push(await takeTurn(outer));
       await asCurrent(session, () => session.begin({ ctx: outer }));
       this.#savepoints.set(session, asCurrent(session, () => session.getTransactionContext()) as Transaction);
+    }
+  }
+
+  /** Opens a transaction on every Session not already working in a savepoint of an enclosing one. */
+  async begin(): Promise<void> {
+    for (const session of this.sessions) {
+      if (!this.#savepoints.has(session)) await asCurrent(session, () => session.begin());
     }
   }
 
@@ -51,25 +66,61 @@ export class UnitOfWork {
   /**
    * Ends the unit: a transaction the code left open is rolled back (and logged); a savepoint in
    * an enclosing transaction is released, or rolled back to when a statement failed inside it.
+   * Idempotent: a second call (two response hooks) waits for the first.
    */
-  async end(log: SessionLogger, where: string): Promise<void> {
-    for (const session of this.sessions) {
-      await asCurrent(session, async () => {
-        const savepoint = this.#savepoints.get(session);
-        if (session.getTransactionContext() !== savepoint) await releaseSession(session, log, where);
-        if (savepoint) await keep(session, savepoint);
-      });
+  end(log: SessionLogger, where: string): Promise<void> {
+    this.#ending ??= this.#end(log, where);
+    return this.#ending;
+  }
+
+  async #end(log: SessionLogger, where: string): Promise<void> {
+    try {
+      for (const session of this.sessions) {
+        await asCurrent(session, async () => {
+          const savepoint = this.#savepoints.get(session);
+          if (session.getTransactionContext() !== savepoint) await releaseSession(session, log, where);
+          if (savepoint) await keep(session, savepoint);
+        });
+      }
+    } finally {
+      this.#leave();
     }
   }
 
   /** Rolls back every Session's transaction (or savepoint): `withRollback`. */
   async rollback(): Promise<void> {
-    for (const session of [...this.sessions].reverse()) {
-      await asCurrent(session, async () => {
-        if (session.isInTransaction()) await session.rollback();
-      });
+    try {
+      for (const session of [...this.sessions].reverse()) {
+        await asCurrent(session, async () => {
+          if (session.isInTransaction()) await session.rollback();
+        });
+      }
+    } finally {
+      this.#leave();
     }
   }
+
+  #leave(): void {
+    this.#savepoints.clear();
+    for (const leave of this.#leaveTurns.splice(0)) leave();
+  }
+}
+
+/** The last unit to have asked for a turn in each enclosing transaction, settled when it leaves. */
+const turns = new WeakMap<Transaction, Promise<void>>();
+
+async function takeTurn(transaction: Transaction): Promise<() => void> {
+  const previous = turns.get(transaction) ?? Promise.resolve();
+  let leave: () => void = () => undefined;
+  const mine = new Promise<void>((resolve) => {
+    leave = resolve;
+  });
+  turns.set(
+    transaction,
+    previous.then(() => mine),
+  );
+  await previous;
+  return leave;
 }
 
 async function keep(session: Session, savepoint: Transaction): Promise<void> {

@@ -78,7 +78,7 @@ describe('named databases', () => {
   beforeAll(async () => {
     [main, reports] = await Promise.all([testDatabase.create('named_main'), testDatabase.create('named_reports')]);
     container = new Container();
-    loadBoth(container, main.env(), { REPORTS_DATABASE_URL: reports.url });
+    loadBoth(container, main.env(), reports.env({}, 'REPORTS_'));
     container.bind(Dashboard).toSelf();
     container.bind(ReportWriter).toSelf();
     container.bind(NoteTaker).toSelf();
@@ -265,7 +265,7 @@ describe('named databases: start and stop', () => {
 
   it("stops every database after the application's stop hooks, the last one started first", async () => {
     const container = new Container();
-    loadBoth(container, main.env(), { REPORTS_DATABASE_URL: reports.url });
+    loadBoth(container, main.env(), reports.env({}, 'REPORTS_'));
     const lifecycle = container.get(AppLifecycle);
     await lifecycle.start();
     const closed: string[] = [];
