@@ -199,6 +199,16 @@ describe('@Transactional() through injected services', () => {
       expect(await committed()).toEqual([]);
     });
 
+    it('REQUIRED: an inner error its caller catches does not undo what the inner method staged', async () => {
+      const outcome = await run((orders) =>
+        orders.inTransaction(async () => {
+          await orders.ledger.record('staged before the error', true).catch(() => undefined);
+        }),
+      );
+      expect(outcome.error).toBeUndefined();
+      expect(await committed()).toEqual(['staged before the error']);
+    });
+
     it('REQUIRES_NEW commits independently of an outer rollback, and leaves the outer staged writes out', async () => {
       const outcome = await run((orders) =>
         orders.inTransaction(async () => {
