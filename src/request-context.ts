@@ -33,8 +33,8 @@ export async function withSession<T>(
   log: SessionLogger = silentLogger,
 ): Promise<T> {
   return runInUnitOfWork(databaseOrms(container), async (unit) => {
-    if (unit.joins) await unit.joinEnclosing();
     try {
+      if (unit.joins) await unit.joinEnclosing();
       return await fn(unit.primary);
     } finally {
       await unit.end(log, 'withSession');

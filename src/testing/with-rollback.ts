@@ -15,9 +15,9 @@ import { runInUnitOfWork } from '../unit-of-work.js';
  */
 export async function withRollback<T>(container: Container, fn: (session: Session) => Promise<T>): Promise<T> {
   return runInUnitOfWork(databaseOrms(container), async (unit) => {
-    if (unit.joins) await unit.joinEnclosing();
-    await unit.begin();
     try {
+      if (unit.joins) await unit.joinEnclosing();
+      await unit.begin();
       return await fn(unit.primary);
     } finally {
       await unit.rollback();
