@@ -3,12 +3,9 @@ import { InversifyMikroOrmError, isInversifyMikroOrmError } from './errors.js';
 import { AppLifecycle, type StartOptions } from './lifecycle.js';
 import type { Logger } from './logger.js';
 
-/** The container's one AppLifecycle, for however many databases its modules bound. */
+/** The container's one AppLifecycle, for however many databases its modules bound (at least one). */
 export function appLifecycleFor(databases: readonly BoundDatabase[]): AppLifecycle {
-  const [first, ...others] = databases;
-  if (!first) {
-    throw new InversifyMikroOrmError('lifecycle', 'No database is bound: load databaseModule(config) first.');
-  }
+  const [first, ...others] = databases as [BoundDatabase, ...BoundDatabase[]];
   return others.length === 0 ? new AppLifecycle(first.orm, first.settings) : new DatabasesLifecycle(first, others);
 }
 
@@ -22,7 +19,7 @@ function labelled(log: Logger, database: string): Logger {
 }
 
 function didNotStart(database: string, error: unknown): InversifyMikroOrmError {
-  const kind = isInversifyMikroOrmError(error) ? error.kind : 'connect';
+  const kind = isInversifyMikroOrmError(error) ? error.kind : 'lifecycle';
   const reason = error instanceof Error ? error.message : String(error);
   return new InversifyMikroOrmError(kind, `Database "${database}" did not start: ${reason}`, { cause: error });
 }
