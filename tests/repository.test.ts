@@ -22,6 +22,13 @@ const Label = new EntitySchema<{ id: number; text: string }>({
   properties: { id: { type: 'integer', primary: true }, text: { type: 'string' } },
 });
 
+class ShelfRepository extends EntityRepository<object> {}
+const Shelf = defineEntity({
+  name: 'Shelf',
+  repository: () => ShelfRepository,
+  properties: { id: p.integer().primary() },
+});
+
 @Embeddable()
 class Address {
   @Property({ type: 'string' })
@@ -66,9 +73,11 @@ describe('repositoryOf', () => {
     expect(container.get(repositoryOf(Note))).toBeInstanceOf(EntityRepository);
   });
 
-  it('binds a custom repository under its own class too', () => {
-    const container = containerWith([Ticket, Note]);
+  it('binds a custom repository under its own class too, declared by decorators or by defineEntity', () => {
+    const container = containerWith([Ticket, Note, Shelf]);
     expect(container.get(TicketRepository)).toBeInstanceOf(TicketRepository);
     expect(container.get(repositoryOf(Ticket))).toBeInstanceOf(TicketRepository);
+    expect(container.get(ShelfRepository)).toBeInstanceOf(ShelfRepository);
+    expect(container.get(repositoryOf(Shelf))).toBeInstanceOf(ShelfRepository);
   });
 });
