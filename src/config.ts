@@ -109,6 +109,33 @@ function withDotenv(env: Environment): Environment {
   return { ...fromFile, ...env };
 }
 
+export interface LoadDatabaseConfigOptions {
+  /**
+   * Reads every variable with this prefix, for a second database: `REPORTS_` reads
+   * `REPORTS_DATABASE_URL`, `REPORTS_DB_POOL_MAX`, ... (`NODE_ENV` stays unprefixed).
+   */
+  prefix?: string;
+}
+
+function checkedPrefix(prefix: string): string {
+  if (prefix !== '' && !/^[A-Z][A-Z0-9_]*_$/.test(prefix)) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `loadDatabaseConfig: prefix must be upper-case letters, digits and "_", ending with "_" (e.g. "REPORTS_"); got "${prefix}".`,
+    );
+  }
+  return prefix;
+}
+
+/** The same settings under prefixed variable names, so every message names the variable really read. */
+function prefixed<K extends string>(specs: Record<K, IntegerSpec>, prefix: string): Record<K, IntegerSpec> {
+  const entries = Object.entries<IntegerSpec>(specs).map(([key, spec]) => [
+    key,
+    { ...spec, variable: `${prefix}${spec.variable}` },
+  ]);
+  return Object.fromEntries(entries) as Record<K, IntegerSpec>;
+}
+
 /**
  * Reads the database settings from the environment (and `.env`), validates them, and returns
  * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win: MikroORM's
@@ -119,16 +146,20 @@ function withDotenv(env: Environment): Environment {
 export function loadDatabaseConfig(
   overrides: DatabaseConfigOverrides = {},
   env: Environment = process.env,
+  options: LoadDatabaseConfigOptions = {},
 ): DatabaseConfig {
+  const prefix = checkedPrefix(options.prefix ?? '');
+  const poolSpecs = prefixed(POOL_SETTINGS, prefix);
+  const lifecycleSpecs = prefixed(LIFECYCLE_INTEGERS, prefix);
   const vars = withDotenv(env);
   const reader = new EnvReader(vars);
-  const poolFromEnv = readIntegers(reader, POOL_SETTINGS);
-  const ints = readIntegers(reader, LIFECYCLE_INTEGERS);
-  const echo = reader.boolean('DB_ECHO', false);
-  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
-  const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
-  const connection = overridableConnection(vars, reader, overrides);
-  const pool = applyPoolOverrides(poolFromEnv, POOL_SETTINGS, overrides, reader.problems);
+  const poolFromEnv = readIntegers(reader, poolSpecs);
+  const ints = readIntegers(reader, lifecycleSpecs);
+  const echo = reader.boolean(`${prefix}DB_ECHO`, false);
+  const schemaUpdate = reader.choice(`${prefix}DB_SCHEMA_UPDATE`, ['safe', 'off'] as const, 'safe');
+  const createDatabase = reader.boolean(`${prefix}DB_CREATE_DATABASE`, false);
+  const connection = overridableConnection(vars, reader, overrides, prefix);
+  const pool = applyPoolOverrides(poolFromEnv, poolSpecs, overrides, reader.problems);
   const defaults: LifecycleSettings = {
     connectTimeoutMs: ints.connectTimeoutMs,
     leakWarnMs: ints.leakWarnMs,
@@ -139,8 +170,8 @@ export function loadDatabaseConfig(
     pool,
   };
   reader.problems.push(
-    ...lifecycleOverrideProblems(overrides, defaults, LIFECYCLE_INTEGERS),
-    ...connectionOverrideProblems(overrides, POOL_SETTINGS, connection.embedded !== undefined),
+    ...lifecycleOverrideProblems(overrides, defaults, lifecycleSpecs),
+    ...connectionOverrideProblems(overrides, poolSpecs, connection.embedded !== undefined),
   );
   if (reader.problems.length > 0) {
     throw new InversifyMikroOrmError(
@@ -205,9 +236,10 @@ function overridableConnection(
   vars: Environment,
   reader: EnvReader,
   overrides: DatabaseConfigOverrides,
+  prefix: string,
 ): ResolvedConnection {
   const at = { host: overrides.host, port: overrides.port, dbName: overrides.dbName };
-  if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at);
+  if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at, prefix);
   if (typeof overrides.clientUrl !== 'string') {
     reader.problems.push(`clientUrl must be a string (got ${typeof overrides.clientUrl})`);
     return { endpoint: 'unknown', driverOptions: {} };
@@ -244,16 +276,24 @@ function urlConnection(rawUrl: string, variable: string, reader: EnvReader, at: 
   };
 }
 
-function resolveConnection(vars: Environment, reader: EnvReader, at: EndpointOverrides): ResolvedConnection {
-  const rawUrl = vars.DATABASE_URL?.trim();
-  if (rawUrl) return urlConnection(rawUrl, 'DATABASE_URL', reader, at);
+function resolveConnection(
+  vars: Environment,
+  reader: EnvReader,
+  at: EndpointOverrides,
+  prefix: string,
+): ResolvedConnection {
+  const variable = `${prefix}DATABASE_URL`;
+  const rawUrl = vars[variable]?.trim();
+  if (rawUrl) return urlConnection(rawUrl, variable, reader, at);
   if (vars.NODE_ENV === 'production') {
     reader.problems.push(
-      'DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only',
+      `${variable} is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only`,
     );
     return { endpoint: 'unknown', driverOptions: {} };
   }
-  const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');
+  // Each prefix gets its own embedded server: two cannot share a data directory.
+  const defaultDataDir = prefix ? `.data/postgres-${prefix.slice(0, -1).toLowerCase()}` : '.data/postgres';
+  const dataDir = path.resolve(vars[`${prefix}EMBEDDED_PG_DATA_DIR`]?.trim() || defaultDataDir);
   const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
   return {
     // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.
