@@ -107,8 +107,22 @@ export function parseConnectionUrl(
     problems.push(`${variable} must start with postgresql:// or postgres:// (got ${url.protocol}//)`);
   }
   if (!url.hostname) problems.push(`${variable} has no host`);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) problems.push(`${variable} has no database name (add /<database> after the host)`);
+  const host = decoded(url.hostname);
+  const database = decoded(url.pathname.replace(/^\//, ''));
+  const parts = {
+    'user name': decoded(url.username),
+    password: decoded(url.password),
+    host,
+    'database name': database,
+  };
+  for (const [part, value] of Object.entries(parts)) {
+    if (value === undefined) {
+      problems.push(
+        `${variable} has a malformed %-escape in its ${part} (write special characters as %XX, e.g. %40 for @)`,
+      );
+    }
+  }
+  if (database === '') problems.push(`${variable} has no database name (add /<database> after the host)`);
   const sslMode = url.searchParams.get('sslmode');
   if (sslMode !== null && !SSL_MODES.includes(sslMode as SslMode)) {
     problems.push(`${variable} has sslmode=${sslMode}; expected one of ${SSL_MODES.join(', ')}`);
@@ -119,7 +133,7 @@ export function parseConnectionUrl(
   }
   checkTlsWanted(url, sslMode, variable, problems);
   const certificateFiles = readCertificateFiles(url, variable, problems);
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0 || host === undefined || database === undefined) return { problems };
 
   const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
   if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode, certificateFiles);
@@ -132,6 +146,18 @@ export function parseConnectionUrl(
   clientUrl.search = '';
   clientUrl.port = String(port);
   return {
-    url: { clientUrl: clientUrl.href, host: url.hostname, port, database, driverOptions },
+    url: { clientUrl: clientUrl.href, host, port, database, driverOptions },
   };
+}
+
+/**
+ * MikroORM decodes these parts of `clientUrl` itself and would throw a raw `URIError` on a bad
+ * escape (whose message could not say which variable, or part, is wrong).
+ */
+function decoded(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
 }

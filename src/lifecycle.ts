@@ -150,7 +150,7 @@ export class AppLifecycle {
     if (this.settings.schemaUpdate !== 'off') await this.#updateSchema(this.settings.schemaUpdate, signal);
     this.#step = 'warming the pool';
     const pool = await abortable(nativePool(this.orm), signal);
-    await abortable(warmPool(pool, this.settings.pool.min), signal);
+    await abortable(warmPool(pool, this.settings.pool.min, this.#log), signal);
     this.#stopWatchingLeaks = watchForLeaks(pool, this.settings.leakWarnMs, () => this.#log);
     for (const hook of this.#startHooks) {
       signal.throwIfAborted();

@@ -122,23 +122,27 @@ function noMigrations(options: MigrationsOptions): InversifyMikroOrmError {
  * not exist (MikroORM would create it, empty), or options that take migrations out of the boot's
  * transaction.
  */
-export function migrationSettingsProblems(options: MigrationsOptions = {}, baseDir = process.cwd()): string[] {
+export function migrationSettingsProblems(
+  options: MigrationsOptions = {},
+  baseDir = process.cwd(),
+  asked = 'DB_SCHEMA_UPDATE=migrate',
+): string[] {
   const problems: string[] = [];
   if (options.transactional === false || options.allOrNothing === false) {
     problems.push(
-      'DB_SCHEMA_UPDATE=migrate applies all pending migrations in one transaction: remove migrations.transactional: false and migrations.allOrNothing: false',
+      `${asked} applies all pending migrations in one transaction: remove migrations.transactional: false and migrations.allOrNothing: false`,
     );
   }
   if (options.migrationsList) return problems;
   const folders = (['path', 'pathTs'] as const).filter((key) => options[key] !== undefined);
   if (folders.length === 0) {
     problems.push(
-      'DB_SCHEMA_UPDATE=migrate needs migrations.path (the folder of the migrations to run) or migrations.migrationsList in the MikroORM options',
+      `${asked} needs migrations.path (the folder of the migrations to run) or migrations.migrationsList in the MikroORM options`,
     );
   }
   for (const key of folders) {
     const folder = path.resolve(baseDir, String(options[key]));
-    if (!existsSync(folder)) problems.push(`DB_SCHEMA_UPDATE=migrate: migrations.${key} (${folder}) does not exist`);
+    if (!existsSync(folder)) problems.push(`${asked}: migrations.${key} (${folder}) does not exist`);
   }
   return problems;
 }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main as migrateExample } from '../examples/migrate.js';
 import { main } from '../examples/usage.js';
 import { runCommand } from './helpers/run-command.js';
 import { ServiceProcess } from './helpers/service-process.js';
@@ -33,11 +32,6 @@ describe('README', () => {
     expect(shown.replace(/^\s*```ts\n/, '').replace(/```\s*$/, '')).toBe(readFileSync('examples/usage.ts', 'utf8'));
   });
 
-  it('shows examples/migrate.ts exactly as it is compiled and tested', () => {
-    const shown = between('<!-- example:examples/migrate.ts -->', '<!-- /example -->');
-    expect(shown.replace(/^\s*```ts\n/, '').replace(/```\s*$/, '')).toBe(readFileSync('examples/migrate.ts', 'utf8'));
-  });
-
   describe('against a real PostgreSQL', () => {
     let db: IsolatedDatabase;
     let service: ServiceProcess | undefined;
@@ -53,20 +47,6 @@ describe('README', () => {
 
     it('runs the usage example', async () => {
       expect(await main(db.env())).toEqual({ id: 1, total: 1 });
-    });
-
-    it('runs the migrations example: the first boot applies its migration, the next finds nothing pending', async () => {
-      const migrated = await testDatabase.create('readme_migrate');
-      try {
-        const env = migrated.env({ DB_SCHEMA_UPDATE: 'migrate' });
-        expect(await migrateExample(env)).toEqual({ schema: 'updated', notes: 0 });
-        expect(await migrateExample(env)).toEqual({ schema: 'unchanged', notes: 0 });
-        expect(await migrated.query('select name from mikro_orm_migrations')).toEqual([
-          { name: 'Migration20261126000000_notes' },
-        ]);
-      } finally {
-        await migrated.drop();
-      }
     });
 
     it('gives the documented answer to every curl command of the quick start', async () => {
