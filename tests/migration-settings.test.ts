@@ -16,6 +16,16 @@ function configError(overrides: DatabaseConfigOverrides, env: Record<string, str
   throw new Error('expected loadDatabaseConfig to throw');
 }
 
+function prefixedConfigError(env: Record<string, string>): InversifyMikroOrmError {
+  try {
+    loadDatabaseConfig({}, env, { prefix: 'REPORTS_' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(InversifyMikroOrmError);
+    return error as InversifyMikroOrmError;
+  }
+  throw new Error('expected loadDatabaseConfig to throw');
+}
+
 describe('DB_SCHEMA_UPDATE=migrate settings', () => {
   it('accepts migrate, with a migrations folder that exists', () => {
     const config = loadDatabaseConfig({ migrations: appMigrations }, { DATABASE_URL, DB_SCHEMA_UPDATE: 'migrate' });
@@ -32,6 +42,17 @@ describe('DB_SCHEMA_UPDATE=migrate settings', () => {
   it('without migrations.path (or migrationsList) is an error naming the setting', () => {
     const error = configError({}, { DB_SCHEMA_UPDATE: 'migrate' });
     expect(error.message).toContain('DB_SCHEMA_UPDATE=migrate needs migrations.path');
+  });
+
+  it('asked for by the lifecycle override or a prefixed variable, the error names that setting', () => {
+    expect(configError({ lifecycle: { schemaUpdate: 'migrate' } }, {}).message).toContain(
+      "lifecycle.schemaUpdate: 'migrate' needs migrations.path",
+    );
+    const reports = prefixedConfigError({
+      REPORTS_DATABASE_URL: DATABASE_URL,
+      REPORTS_DB_SCHEMA_UPDATE: 'migrate',
+    });
+    expect(reports.message).toContain('REPORTS_DB_SCHEMA_UPDATE=migrate needs migrations.path');
   });
 
   it('a migrations.path that does not exist is an error naming the folder (MikroORM would create it, empty)', () => {
