@@ -12,6 +12,7 @@ import {
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import { EmbeddedDatabase } from './embedded-postgres.js';
 import { InversifyMikroOrmError } from './errors.js';
+import { migrationSettingsProblems } from './migrations.js';
 import { type PoolSettings, supervisePool } from './pool.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
@@ -23,8 +24,11 @@ export interface LifecycleSettings {
   leakWarnMs: number;
   /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
   stopTimeoutMs: number;
-  /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
-  schemaUpdate: 'safe' | 'off';
+  /**
+   * `'safe'` adds tables and columns on start and never drops any; `'migrate'` applies the pending
+   * migrations (`@mikro-orm/migrations`, from `migrations.path`); `'off'` leaves the schema alone.
+   */
+  schemaUpdate: 'safe' | 'off' | 'migrate';
   pool: PoolSettings;
   /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
   embedded?: EmbeddedDatabase;
@@ -140,8 +144,8 @@ function prefixed<K extends string>(specs: Record<K, IntegerSpec>, prefix: strin
  * Reads the database settings from the environment (and `.env`), validates them, and returns
  * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win: MikroORM's
  * `pool` and `lifecycle.pool` set the pool settings, `clientUrl` replaces `DATABASE_URL`, and
- * `driverOptions` and `lifecycle` are merged one level deep; an override this library would shadow
- * is rejected. Throws one `InversifyMikroOrmError` (kind `config`) that names every bad setting.
+ * `driverOptions`, `migrations` and `lifecycle` are merged one level deep; an override this library
+ * would shadow is rejected. Throws one `InversifyMikroOrmError` (kind `config`) that names every bad setting.
  */
 export function loadDatabaseConfig(
   overrides: DatabaseConfigOverrides = {},
@@ -156,7 +160,7 @@ export function loadDatabaseConfig(
   const poolFromEnv = readIntegers(reader, poolSpecs);
   const ints = readIntegers(reader, lifecycleSpecs);
   const echo = reader.boolean(`${prefix}DB_ECHO`, false);
-  const schemaUpdate = reader.choice(`${prefix}DB_SCHEMA_UPDATE`, ['safe', 'off'] as const, 'safe');
+  const schemaUpdate = reader.choice(`${prefix}DB_SCHEMA_UPDATE`, ['safe', 'off', 'migrate'] as const, 'safe');
   const createDatabase = reader.boolean(`${prefix}DB_CREATE_DATABASE`, false);
   const connection = overridableConnection(vars, reader, overrides, prefix);
   const pool = applyPoolOverrides(poolFromEnv, poolSpecs, overrides, reader.problems);
@@ -169,10 +173,19 @@ export function loadDatabaseConfig(
     embedded: connection.embedded,
     pool,
   };
+  // The boot must never write files (MikroORM refreshes the migrations' schema snapshot after
+  // running them by default): the snapshot belongs to `migration:create`, in the source tree.
+  const migrations = { snapshotOnMigrate: false, ...overrides.migrations };
   reader.problems.push(
     ...lifecycleOverrideProblems(overrides, defaults, lifecycleSpecs),
     ...connectionOverrideProblems(overrides, poolSpecs, connection.embedded !== undefined),
   );
+  if ((overrides.lifecycle?.schemaUpdate ?? schemaUpdate) === 'migrate') {
+    const asked = overrides.lifecycle?.schemaUpdate
+      ? "lifecycle.schemaUpdate: 'migrate'"
+      : `${prefix}DB_SCHEMA_UPDATE=migrate`;
+    reader.problems.push(...migrationSettingsProblems(migrations, overrides.baseDir, asked));
+  }
   if (reader.problems.length > 0) {
     throw new InversifyMikroOrmError(
       'config',
@@ -193,6 +206,7 @@ export function loadDatabaseConfig(
     driverOptions: _driverOptions,
     clientUrl: _clientUrl,
     pool: _pool,
+    migrations: _migrations,
     ...rest
   } = overrides;
   return {
@@ -204,6 +218,7 @@ export function loadDatabaseConfig(
     // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
     ensureDatabase: createDatabase,
     ...rest,
+    migrations,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,
   };

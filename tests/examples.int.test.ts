@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main as asyncConfig } from '../examples/async-config.js';
+import { main as migrate } from '../examples/migrate.js';
 import { main as namedDatabases } from '../examples/named-databases.js';
 import { main as repositories } from '../examples/repositories.js';
 import { main as testing } from '../examples/testing.js';
@@ -25,6 +26,7 @@ const EXAMPLES = [
   'examples/named-databases.ts',
   'examples/async-config.ts',
   'examples/testing.ts',
+  'examples/migrate.ts',
 ];
 
 describe('README examples beyond the core', () => {
@@ -65,6 +67,16 @@ describe('README examples beyond the core', () => {
 
   it('async configuration: the database URL comes from an async source', async () => {
     expect(await asyncConfig((await database('ex_async')).env())).toEqual({ notes: 0 });
+  });
+
+  it('migrate: the first boot applies the example migration, the next finds nothing pending', async () => {
+    const db = await database('ex_migrate');
+    const env = db.env({ DB_SCHEMA_UPDATE: 'migrate' });
+    expect(await migrate(env)).toEqual({ schema: 'updated', notes: 0 });
+    expect(await migrate(env)).toEqual({ schema: 'unchanged', notes: 0 });
+    expect(await db.query('select name from mikro_orm_migrations')).toEqual([
+      { name: 'Migration20261126000000_notes' },
+    ]);
   });
 
   it('testing: a request inside withRollback is seen by the test and leaves nothing behind', async () => {
