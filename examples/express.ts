@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { InversifyExpressHttpAdapter } from '@inversifyjs/http-express';
-import { MikroORM } from '@mikro-orm/postgresql';
 import express from 'express';
 import { Container } from 'inversify';
 import { AppLifecycle, databaseModule, loadDatabaseConfig } from 'inversify-mikro-orm';
@@ -20,7 +19,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env) {
 
   const app = express();
   app.use(express.json());
-  app.use(sessionPerRequest(container.get(MikroORM))); // after the body parsers, before the routes
+  app.use(sessionPerRequest(container)); // after the body parsers, before the routes
   await new InversifyExpressHttpAdapter(container, { logger: false }, app).build();
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
-import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify from 'fastify';
 import { Container } from 'inversify';
 import { AppLifecycle, databaseModule, loadDatabaseConfig } from 'inversify-mikro-orm';
@@ -17,7 +16,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env) {
   await lifecycle.start({ container });
 
   const app = Fastify();
-  await app.register(registerSessionPerRequest, { orm: container.get(MikroORM) }); // before the routes
+  await app.register(registerSessionPerRequest, { container }); // before the routes
   await new InversifyFastifyHttpAdapter(container, { logger: false }, app).build();
   lifecycle.onStop('http', () => app.close()); // drain requests first, then the ORM closes
   return { url: await app.listen({ port: 0, host: '127.0.0.1' }), stop: () => lifecycle.stop() };

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import type { AnyEntity, EntitySchema } from '@mikro-orm/core';
+import type { AnyEntity, EntitySchema, MigrationsOptions } from '@mikro-orm/core';
 import { type DatabaseConfig, type Environment, type Logger, loadDatabaseConfig } from 'inversify-mikro-orm';
 import { EmbeddedDatabase, embeddedDatabaseConfig } from 'inversify-mikro-orm/embedded';
 import { TaskSchema } from './task.entity.js';
@@ -19,13 +20,25 @@ export interface AppDatabaseOptions {
 
 const EMBEDDED_DATABASE = 'app';
 
+/**
+ * The example's migrations (`npm run migration:create` writes them, `DB_SCHEMA_UPDATE=migrate` runs
+ * them). Located from this file, so the same folder is found from the sources (`tsx`, the CLI:
+ * `src/app/migrations/*.ts`) and from the build (`dist/src/app/migrations/*.js`), whatever the
+ * working directory. The snapshot (the schema the migrations produce, which the next
+ * `migration:create` diffs against) has a fixed name, not one per database name.
+ */
+export const appMigrations: MigrationsOptions = {
+  path: fileURLToPath(new URL('./migrations', import.meta.url)),
+  snapshotName: '.snapshot-tasks',
+};
+
 /** The Tasks API's database: DATABASE_URL, or the embedded server when development asks for it. */
 export function loadAppDatabaseConfig(
   options: AppDatabaseOptions,
   log: Pick<Logger, 'info'>,
   env: Environment = process.env,
 ): DatabaseConfig {
-  const overrides = { entities: [TaskSchema, ...(options.extraEntities ?? [])] };
+  const overrides = { entities: [TaskSchema, ...(options.extraEntities ?? [])], migrations: appMigrations };
   const vars = withDotenvFile(env);
   if (!options.embeddedWithoutUrl || vars.DATABASE_URL?.trim()) return loadDatabaseConfig(overrides, env);
   const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');

@@ -1,5 +1,4 @@
 import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
-import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
 import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
@@ -28,7 +27,7 @@ export async function buildServer(container: Container, { logger }: ServerOption
   });
   acceptUtf8JsonOnly(app);
   prepareGracefulDrain(app);
-  await app.register(registerSessionPerRequest, { orm: container.get(MikroORM) });
+  await app.register(registerSessionPerRequest, { container });
   applyResponseSchemas(app);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
