@@ -39,6 +39,7 @@ describe('README', () => {
     ];
     expect(shown.map(([, file]) => file).sort()).toEqual(
       readdirSync('examples')
+        .filter((file) => file.endsWith('.ts'))
         .map((file) => `examples/${file}`)
         .sort(),
     );
