@@ -1,6 +1,11 @@
 import type { MikroORM, Options, UpdateSchemaOptions } from '@mikro-orm/core';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
-import { type AbstractSqlPlatform, DatabaseSchema, type SqlEntityManager, SqlSchemaGenerator } from '@mikro-orm/sql';
+import {
+  type AbstractSqlPlatform,
+  DatabaseSchema,
+  PostgreSqlPlatform,
+  type SqlEntityManager,
+  SqlSchemaGenerator,
+} from '@mikro-orm/postgresql';
 import { LIBRARY_TABLES } from './library-tables.js';
 
 type SchemaGeneratorOptions = NonNullable<Options['schemaGenerator']>;

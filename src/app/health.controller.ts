@@ -1,9 +1,9 @@
 import { Controller, Get, ServiceUnavailableHttpResponse } from '@inversifyjs/http-core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { inject } from 'inversify';
+import { AppLifecycle, nativePool, poolStats } from 'inversify-mikro-orm';
 import type { Pool } from 'pg';
-import { AppLifecycle, nativePool, poolStats } from '../index.js';
-import { abortable } from '../timeout.js';
+import { abortable } from './abortable.js';
 
 /** How long readiness waits for `select 1` before calling the database unavailable. */
 export const READY_QUERY_TIMEOUT_MS = 1000;
