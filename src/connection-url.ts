@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { ChannelBindingClient } from './channel-binding.js';
 
 /** What a `postgres://` URL says, split into what MikroORM understands and what only `pg` does. */
 export interface ParsedConnectionUrl {
@@ -12,6 +13,8 @@ export interface ParsedConnectionUrl {
   driverOptions: {
     ssl?: boolean | TlsConnectionOptions;
     enableChannelBinding?: boolean;
+    /** The `pg` client class the pool creates: with `channel_binding=require`, one that enforces it. */
+    Client?: typeof ChannelBindingClient;
     application_name?: string;
   };
 }
@@ -123,7 +126,8 @@ export function parseConnectionUrl(
 
   const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
   if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode, certificateFiles);
-  if (channelBinding === 'require' || channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
+  if (channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
+  if (channelBinding === 'require') driverOptions.Client = ChannelBindingClient;
   const applicationName = url.searchParams.get('application_name');
   if (applicationName) driverOptions.application_name = applicationName;
 
