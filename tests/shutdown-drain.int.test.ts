@@ -151,6 +151,29 @@ describe('the drain after SIGTERM', () => {
     expect(await db.query("select count(*)::int as n from task where title = 'half a request'")).toEqual([{ n: 0 }]);
   });
 
+  it('answers a request that reached a silent connection while the process was frozen past the grace: read late, never reset', async () => {
+    const running = await start(uniqueApplicationName('drain-frozen'), { SHUTDOWN_GRACE_MS: '500' });
+    const body = JSON.stringify({ title: 'sent while frozen' });
+    const connection = await open(running);
+    await terminate(running);
+    // Freezes the event loop with the grace timer pending, as a long GC pause or a starved CPU would:
+    // the request waits in the kernel, unread, until the process runs again, the grace long expired.
+    running.signal('SIGSTOP');
+    try {
+      await sleep(50);
+      connection.write(postHead(body) + body);
+      await sleep(800);
+    } finally {
+      running.signal('SIGCONT');
+    }
+
+    expect(await connection.closed).toMatchObject({ how: 'closed' });
+    expect(connection.received).toMatch(/^HTTP\/1\.1 503 /);
+    expect(connection.received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(await running.exited).toBe(0);
+    expect(await db.query("select count(*)::int as n from task where title = 'sent while frozen'")).toEqual([{ n: 0 }]);
+  });
+
   it('closes a connection that sent nothing once SHUTDOWN_GRACE_MS has passed, cleanly, and exits', async () => {
     const running = await start(uniqueApplicationName('drain-idle'), { SHUTDOWN_GRACE_MS: '300' });
     const connection = await open(running);

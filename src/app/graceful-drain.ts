@@ -28,12 +28,21 @@ class Drain {
    * between two requests, but counts a connection that has sent nothing yet as busy (its headers
    * timeout is running), so those are closed here. A connection that has received any byte of a
    * request is left to finish it.
+   *
+   * Only after one more turn of the event loop, whose poll reads every socket with data waiting: when
+   * the grace ends while the loop was busy (or the process paused), a request may sit in the kernel,
+   * sent in time but not read yet, and destroying its socket unread would make the kernel answer
+   * with a reset instead of the 503 the client is owed.
    */
-  closeIdle(): void {
+  async closeIdle(): Promise<void> {
+    await nextTurn();
     this.app.server.closeIdleConnections();
     for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
   }
 }
+
+/** Resolves after the event loop has polled its sockets once more. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const drains = new WeakMap<FastifyInstance, Drain>();
 
@@ -86,7 +95,7 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
     await acceptQueuedConnections(server, graceMs);
     // Its callback runs once the last connection has closed (at once if the server was not listening).
     const drained = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
-    const grace = setTimeout(() => drain.closeIdle(), graceMs);
+    const grace = setTimeout(() => void drain.closeIdle(), graceMs);
     await drained.finally(() => clearTimeout(grace));
   } finally {
     clearTimeout(cut);
@@ -107,7 +116,6 @@ async function acceptQueuedConnections(server: net.Server, limitMs: number): Pro
   const count = () => {
     accepted += 1;
   };
-  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
   server.on('connection', count);
   try {
     // The current turn may have polled before the drain began; only the turns after it count.
