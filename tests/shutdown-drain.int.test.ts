@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serverConnections } from './helpers/database-container.js';
+import { postTask } from './helpers/http-outcome.js';
 import { ServiceProcess } from './helpers/service-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from './helpers/test-database.js';
@@ -172,6 +173,29 @@ describe('the drain after SIGTERM', () => {
     expect(connection.received).toMatch(/\r\nconnection: close\r\n/i);
     expect(await running.exited).toBe(0);
     expect(await db.query("select count(*)::int as n from task where title = 'sent while frozen'")).toEqual([{ n: 0 }]);
+  });
+
+  it('answers every connection waiting in the accept queue at SIGTERM, even when accepting them outlasts the grace', async () => {
+    const backlog = 300;
+    const running = await start(uniqueApplicationName('drain-backlog'), { SHUTDOWN_GRACE_MS: '50' });
+    // While the process is frozen the kernel completes every handshake and queues the connections,
+    // with their requests; Node then accepts one of them per turn of its event loop.
+    running.signal('SIGSTOP');
+    let outcomes: ReturnType<typeof postTask>[] = [];
+    try {
+      await sleep(50);
+      outcomes = Array.from({ length: backlog }, (_, i) => postTask(running.url, `queued ${i}`));
+      await sleep(300);
+      running.signal('SIGTERM');
+    } finally {
+      running.signal('SIGCONT');
+    }
+
+    const answered = await Promise.all(outcomes);
+    expect(answered.filter(({ kind }) => kind !== 'answered')).toEqual([]);
+    expect(await running.exited).toBe(0);
+    const created = answered.filter((outcome) => outcome.kind === 'answered' && outcome.status === 201).length;
+    expect(await db.query("select count(*)::int as n from task where title like 'queued %'")).toEqual([{ n: created }]);
   });
 
   it('closes a connection that sent nothing once SHUTDOWN_GRACE_MS has passed, cleanly, and exits', async () => {

@@ -74,7 +74,7 @@ export function prepareGracefulDrain(app: FastifyInstance): void {
 }
 
 /**
- * Stops accepting connections and drains the open ones: every request already read gets its real
+ * Stops accepting connections (once those already queued are accepted) and drains the open ones: every request already read gets its real
  * answer and every request that arrives during the drain a 503; after `graceMs` connections with no
  * request in progress are closed, and at `timeoutMs` whatever is left is cut, so a stuck client
  * cannot hold shutdown open. Then closes the Fastify instance.
@@ -92,7 +92,7 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
   const server = app.server;
   const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
   try {
-    await acceptQueuedConnections(server, graceMs);
+    await acceptQueuedConnections(server, timeoutMs);
     // Its callback runs once the last connection has closed (at once if the server was not listening).
     const drained = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     const grace = setTimeout(() => void drain.closeIdle(), graceMs);
@@ -105,10 +105,11 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
 
 /**
  * Closing a listening socket makes the kernel reset every connection still in its accept queue:
- * connections their clients already count as open, whose requests may be sent. Node accepts all
- * that are queued whenever the event loop polls, so the listener stays open until a full turn of
- * the loop accepts nothing, and is closed right after. Clients that keep connecting cannot hold it
- * open beyond `limitMs`.
+ * connections their clients already count as open, whose requests may be sent. Node (24) accepts
+ * one queued connection per turn of the event loop, so the listener stays open until a full turn
+ * accepts nothing, and is closed right after. A burst of connections can take many turns, each as
+ * long as the work it polls, so the bound is the shutdown timeout, not the grace: only clients that
+ * keep connecting faster than one per turn hold the listener open that long (each is answered 503).
  */
 async function acceptQueuedConnections(server: net.Server, limitMs: number): Promise<void> {
   const deadline = Date.now() + limitMs;
