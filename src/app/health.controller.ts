@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableHttpResponse } from '@inversifyjs/ht
 import { MikroORM } from '@mikro-orm/postgresql';
 import { inject } from 'inversify';
 import type { Pool } from 'pg';
-import { AppLifecycle, nativePool, poolStats } from '../index.js';
+import { AppLifecycle, nativePool, poolStats, retryableRead } from '../index.js';
 import { withTimeout } from '../timeout.js';
 
 /** How long readiness waits for `select 1` before calling the database unavailable. */
@@ -39,9 +39,10 @@ export class HealthController {
     return answered ? body : new ServiceUnavailableHttpResponse(body);
   }
 
+  /** A read, so a backend killed under it (a restart, a failover) costs a retry, not a failed probe. */
   async #selectOne(): Promise<boolean> {
     try {
-      const answer = this.orm.em.getConnection().execute('select 1');
+      const answer = retryableRead(() => this.orm.em.getConnection().execute('select 1'));
       await withTimeout(answer, READY_QUERY_TIMEOUT_MS, () => new Error('select 1 timed out'));
       return true;
     } catch {
