@@ -161,7 +161,8 @@ export function parseConnectionUrl(
 
   const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
   if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode, certificateFiles);
-  if (channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
+  if (channelBinding === 'require' || channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
+  // pg binds only when offered; `require` also refuses a login that is not bound, as libpq does.
   if (channelBinding === 'require') driverOptions.Client = ChannelBindingClient;
   const applicationName = url.searchParams.get('application_name');
   if (applicationName) driverOptions.application_name = applicationName;
