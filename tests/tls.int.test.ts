@@ -155,6 +155,8 @@ describe('a Neon-like server: TLS only, SCRAM-SHA-256, a certificate from its ow
     expect(error.message).toContain(`asked for ${asked}`);
     expect(error.message).toContain('channel_binding=require');
     expectNoSecret(error, cluster);
+    // The password is right: had it been sent, the server would have let the login in.
+    expect(cluster.serverLog()).not.toContain(`connection authorized: user=${user}`);
   });
 
   it('with channel_binding=require, fails at once when the server lets the login in without SCRAM (certificate authentication)', async () => {
@@ -171,6 +173,7 @@ describe('a Neon-like server: TLS only, SCRAM-SHA-256, a certificate from its ow
     });
     try {
       await app.lifecycle.start();
+      expect(cluster.serverLog()).toContain(`connection authorized: user=${WEAK_LOGINS.cleartext}`);
     } finally {
       await app.lifecycle.stop();
     }
@@ -232,7 +235,7 @@ describe('a Neon-like server: TLS only, SCRAM-SHA-256, a certificate from its ow
       await bouncer?.stop();
     });
 
-    it('fails at once with channel_binding=require, sending no password proof', async () => {
+    it('fails at once with channel_binding=require', async () => {
       const error = await failedStart(boot(bouncer.urlFor(cluster.url('?sslmode=require&channel_binding=require'))));
       expect(error.kind).toBe('config');
       expect(error.message).toContain('offered only SCRAM-SHA-256, without SCRAM-SHA-256-PLUS');

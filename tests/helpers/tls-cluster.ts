@@ -33,6 +33,8 @@ export interface TlsCluster {
   readonly password: string;
   /** `postgresql://neon_like_app:<password>@127.0.0.1:<port>/neondb` plus `query` (never print it). */
   url(query?: string, overrides?: { password?: string; database?: string; user?: string }): string;
+  /** What the server logged so far (`log_connections` is on: every login it authorized is there). */
+  serverLog(): string;
   /** Runs SQL as the superuser over the Unix socket (the only non-TLS way in). */
   adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
   stop(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startTlsCluster(): Promise<TlsCluster> {
       `ssl_ca_file='${path.join(dir, 'ca.crt')}'`,
       "password_encryption='scram-sha-256'",
       'max_connections=30',
+      'log_connections=on',
       'shared_buffers=16MB',
       'fsync=off',
     ];
@@ -109,6 +112,7 @@ export async function startTlsCluster(): Promise<TlsCluster> {
       url.search = search;
       return url.href;
     },
+    serverLog: () => readFileSync(path.join(dir, 'server.log'), 'utf8'),
     adminQuery: (sql, params) => query(admin, sql, params),
     stop,
   };
