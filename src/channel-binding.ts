@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { ClientConfig } from 'pg';
 import { InversifyMikroOrmError } from './errors.js';
 import { pg } from './mikro-orm-pg.js';
 
@@ -18,7 +19,7 @@ interface AuthenticationSasl {
  * refused before a password (or a proof derived from it) is sent, as libpq does.
  */
 export class ChannelBindingClient extends pg.Client {
-  constructor(config?: pg.ClientConfig) {
+  constructor(config?: ClientConfig) {
     super(config);
     // pg picks SCRAM-SHA-256-PLUS whenever offered once this is set (the config cannot be copied to
     // set it: pg-pool hides the password in it as a non-enumerable property).
