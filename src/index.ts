@@ -14,7 +14,7 @@ export { nativePool, poolStats } from './pool.js';
 export { registerSessionPerRequest, withSession } from './request-context.js';
 export { ResilientPostgreSqlConnection, ResilientPostgreSqlDriver } from './resilient-driver.js';
 export { retryableRead } from './retryable-read.js';
+export { schemaFingerprint } from './schema-fingerprint.js';
 export type { SchemaSyncOutcome } from './schema-sync.js';
-export { schemaFingerprint } from './schema-sync.js';
 export { validateScopes } from './scope-validation.js';
 export { Session } from './session.js';

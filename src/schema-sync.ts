@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type Dictionary, TableNotFoundException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DatabaseSchema } from '@mikro-orm/sql';
@@ -7,6 +6,7 @@ import { FINGERPRINT_TABLE } from './library-tables.js';
 import type { Orm } from './orm.js';
 import { nativePool } from './pool.js';
 import { SafeSchemaGenerator } from './safe-schema-generator.js';
+import { schemaIdentity } from './schema-fingerprint.js';
 import { abortable } from './timeout.js';
 
 /**
@@ -20,7 +20,8 @@ export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
 /**
  * Brings the database schema up to the entity metadata without ever dropping a table or column.
  *
- * Fast path: a fingerprint of the target schema is stored after each update, keyed by the set of
+ * Fast path: a fingerprint of the schema the entities ask for (`schemaIdentity`, read from the
+ * metadata without building the target schema) is stored after each update, keyed by the set of
  * tables the entities map; when it matches, no diff is computed (a boot with nothing changed
  * costs one small query). Otherwise the update runs inside a transaction holding a
  * transaction-level advisory lock, so concurrent boots apply it once, it works through PgBouncer in
@@ -29,9 +30,7 @@ export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
  * even one waiting for the lock, and rolls the update back.
  */
 export async function syncSchema(orm: Orm, signal?: AbortSignal): Promise<SchemaSyncOutcome> {
-  const target = orm.schema.getTargetSchema();
-  const fingerprint = fingerprintOf(target);
-  const entitySet = entitySetOf(target);
+  const { fingerprint, entitySet } = schemaIdentity(orm);
   const em = orm.em.fork();
   if ((await abortable(readFingerprint(em, entitySet), signal)) === fingerprint) return 'unchanged';
 
@@ -114,38 +113,6 @@ async function safeUpdateSql(orm: Orm, tx: EntityManager): Promise<string> {
     tx.getTransactionContext(),
   );
   return generator.getUpdateSchemaSQL({ wrap: false, fromSchema: current });
-}
-
-/** A hash of the schema the metadata asks for: computed in memory, no database round trip. */
-export function schemaFingerprint(orm: Orm): string {
-  return fingerprintOf(orm.schema.getTargetSchema());
-}
-
-type TargetSchema = ReturnType<Orm['schema']['getTargetSchema']>;
-
-function fingerprintOf(target: TargetSchema): string {
-  const tables = target.getTables().map((table) => ({
-    name: table.getShortestName(),
-    columns: table.getColumns(),
-    indexes: table.getIndexes(),
-    checks: table.getChecks(),
-    foreignKeys: table.getForeignKeys(),
-  }));
-  return sha256(JSON.stringify(tables));
-}
-
-/**
- * Which tables the entities map, whatever their columns: the key of the stored fingerprint. A
- * service that changes its columns keeps its key (and sees its change); another service, mapping
- * other tables, has a key of its own, so neither overwrites the other's fingerprint.
- */
-function entitySetOf(target: TargetSchema): string {
-  const tables = target.getTables().map((table) => table.getShortestName());
-  return sha256(JSON.stringify(tables.sort()));
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** One statement: on a database this library never updated, the table is missing and that is the answer. */
