@@ -145,7 +145,7 @@ class MetadataHasher {
 
   /** What the entities' columns share, once `entity()` has seen them all. */
   shared(): unknown[] {
-    return [this.#nativeEnums, [...this.#columnTypes]];
+    return [this.#nativeEnums, [...this.#columnTypes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))];
   }
 
   entity(meta: Meta): unknown[] {

@@ -38,6 +38,7 @@ function baseModel(): Model {
         id: { type: 'number', primary: true },
         title: { type: 'string' },
         published: { type: 'boolean', default: false },
+        notes: { type: 'json', nullable: true },
         author: { kind: 'm:1', entity: () => 'Author', deleteRule: 'cascade' },
         address: { kind: 'embedded', entity: () => 'Address', nullable: true },
       },
@@ -149,6 +150,13 @@ const moreSchemaChanges: Record<string, Change> = {
   'a scale': (m) => {
     m.Author.properties.score.scale = 3;
   },
+  'two column types, swapped': (m) => {
+    m.Author.properties.bio.type = 'json';
+    m.Book.properties.notes.type = 'text';
+  },
+  'a decimal column given as SQL': (m) => {
+    m.Author.properties.score = { type: 'decimal', columnType: 'numeric(8,3)', nullable: true };
+  },
   'a column type given as SQL': (m) => {
     m.Book.properties.title.columnType = 'varchar(80)';
   },
@@ -206,6 +214,10 @@ const moreSchemaChanges: Record<string, Change> = {
   },
   'a native enum': (m) => {
     m.Author.properties.status.nativeEnumName = 'author_status';
+  },
+  'native enum values': (m) => {
+    m.Author.properties.status.nativeEnumName = 'author_status';
+    m.Author.properties.status.items = ['active', 'retired', 'banned'];
   },
   'an array column': (m) => {
     m.Publisher.properties.tags = { type: 'string[]', nullable: true };
