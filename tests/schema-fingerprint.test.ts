@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Dictionary, EntitySchema } from '@mikro-orm/core';
+import { type Dictionary, EntitySchema, Routine } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { describe, expect, it } from 'vitest';
 import { targetSchemaFingerprint } from '../bench/target-schema-fingerprint.js';
@@ -60,7 +60,7 @@ interface Identity {
   entitySet: string;
   /** Computed again after MikroORM built its target schema (which writes into the metadata). */
   fingerprintAfterTargetSchema: string;
-  /** The target schema itself: the fingerprint of earlier versions and MikroORM's full snapshot. */
+  /** The target schema itself: the fingerprint of earlier versions, MikroORM's snapshot, the routines. */
   targetSchema: string;
   targetEntitySet: string;
 }
@@ -79,7 +79,8 @@ async function identityOf(change?: Change): Promise<Identity> {
   try {
     const { fingerprint, entitySet } = schemaIdentity(orm);
     const before = targetSchemaFingerprint(orm);
-    const snapshot = JSON.stringify(orm.schema.getTargetSchema());
+    const target = orm.schema.getTargetSchema();
+    const snapshot = JSON.stringify([target, target.getRoutines()]);
     return {
       fingerprint,
       entitySet,
@@ -203,6 +204,9 @@ const moreSchemaChanges: Record<string, Change> = {
     m.Publisher.inheritance = 'tpt';
     m.Press = { name: 'Press', extends: 'Publisher', properties: { city: { type: 'string', nullable: true } } };
   },
+  'a foreign key name': (m) => {
+    m.Book.properties.author.foreignKeyName = 'book_writer_fk';
+  },
   'a foreign key on update rule': (m) => {
     m.Book.properties.author.updateRule = 'cascade';
   },
@@ -262,6 +266,38 @@ const moreSchemaChanges: Record<string, Change> = {
     m.Publisher.discriminatorColumn = 'kind';
     m.Publisher.discriminatorMap = { press: 'Press' };
     m.Press = { name: 'Press', extends: 'Publisher', properties: { city: { type: 'string', nullable: true } } };
+  },
+  'a trigger': (m) => {
+    m.Book.triggers = [{ name: 'book_touch', timing: 'before', events: ['update'], body: 'begin return new; end' }];
+  },
+  'a trigger event': (m) => {
+    m.Book.triggers = [{ name: 'book_touch', timing: 'before', events: ['insert'], body: 'begin return new; end' }];
+  },
+  'a policy': (m) => {
+    m.Book.policies = [{ name: 'book_read', command: 'select', using: 'published' }];
+  },
+  'a row level security filter': (m) => {
+    m.Book.filters = { published: { name: 'published', cond: { published: true }, rls: true } };
+  },
+  'a routine': (_m, config) => {
+    config.routines = [
+      new Routine({
+        name: 'one',
+        type: 'function',
+        body: 'select 1',
+        returns: { runtimeType: 'number', columnType: 'int' },
+      }),
+    ];
+  },
+  'a routine body': (_m, config) => {
+    config.routines = [
+      new Routine({
+        name: 'one',
+        type: 'function',
+        body: 'select 2',
+        returns: { runtimeType: 'number', columnType: 'int' },
+      }),
+    ];
   },
   'the default schema': (_m, config) => {
     config.schema = 'catalog';
