@@ -302,6 +302,9 @@ const moreSchemaChanges: Record<string, Change> = {
   'the default schema': (_m, config) => {
     config.schema = 'catalog';
   },
+  'the default update rule of foreign keys': (_m, config) => {
+    config.schemaGenerator = { defaultUpdateRule: 'cascade' };
+  },
   'a skipped column': (_m, config) => {
     config.schemaGenerator = { skipColumns: { book: ['published'] } };
   },
