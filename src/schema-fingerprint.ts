@@ -75,7 +75,7 @@ class MetadataHasher {
   readonly #schemaName: string | undefined;
   readonly #skipColumns: Dictionary<(string | RegExp)[]>;
   /** Keyed by type: every entry is hashed once, in `shared()`, rather than with each column. */
-  readonly #columnTypes = new Map<string, ColumnTypeInfo>();
+  readonly #columnTypes = new Map<string | undefined, ColumnTypeInfo>();
   /** A column of a native enum type takes its items from any declaration of that enum. */
   readonly #nativeEnums: unknown[] = [];
 
@@ -96,15 +96,15 @@ class MetadataHasher {
    */
   entities(): Meta[] {
     const skipTables = this.#orm.config.get('schemaGenerator').skipTables ?? [];
-    const keyed: { key: string; meta: Meta }[] = [];
+    const selected: Meta[] = [];
     for (const meta of this.#orm.getMetadata().getAll().values()) {
       const tptChild = meta.inheritanceType === 'tpt' && meta.tptParent;
       if (!(meta.root.class === meta.class || tptChild) || meta.embeddable || meta.virtual) continue;
       if (meta.schema === '*') continue;
       if (skipTables.length > 0 && this.#skipped(meta, skipTables)) continue;
-      keyed.push({ key: `${meta.schema ?? ''}.${meta.collection}.${meta.className}`, meta });
+      selected.push(meta);
     }
-    return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ meta }) => meta);
+    return selected.sort((a, b) => compare(a.className, b.className) || compare(a.collection, b.collection));
   }
 
   /** `SqlSchemaGenerator.isTableSkipped`. */
@@ -145,7 +145,7 @@ class MetadataHasher {
 
   /** What the entities' columns share, once `entity()` has seen them all. */
   shared(): unknown[] {
-    return [this.#nativeEnums, [...this.#columnTypes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))];
+    return [this.#nativeEnums, [...this.#columnTypes].sort(([a = ''], [b = '']) => compare(a, b))];
   }
 
   entity(meta: Meta): unknown[] {
@@ -260,7 +260,7 @@ class MetadataHasher {
     const columns: unknown[] = [];
     for (let index = 0; index < prop.fieldNames.length; index++) {
       const columnType = prop.columnTypes[index];
-      const type = this.#columnType(stringEnum ? 'enum' : columnType, columnType);
+      const type = this.#columnType(columnType, stringEnum);
       if (type.decimal) {
         precision ??= type.decimal[0];
         scale ??= type.decimal[1];
@@ -272,11 +272,11 @@ class MetadataHasher {
     return columns;
   }
 
-  #columnType(type: string | undefined, columnType: string | undefined): ColumnTypeInfo {
-    const key = type === columnType ? `${columnType}` : `${type} ${columnType}`;
+  #columnType(columnType: string | undefined, stringEnum: boolean | undefined): ColumnTypeInfo {
+    const key = stringEnum ? `enum ${columnType}` : columnType;
     let info = this.#columnTypes.get(key);
     if (!info) {
-      const mappedType = this.#platform.getMappedType(`${type}`);
+      const mappedType = this.#platform.getMappedType(stringEnum ? 'enum' : `${columnType}`);
       const decimal = mappedType instanceof DecimalType ? /\w+\((\d+), ?(\d+)\)/.exec(`${columnType}`) : null;
       info = {
         mappedType: mappedType.constructor.name,
@@ -335,6 +335,11 @@ function exactSchemaOf(orm: Orm, entities: Meta[]): unknown {
   return canonical([schema, schema.getRoutines()]);
 }
 
+/** Locale-independent: the same order on every machine. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** `DatabaseSchema.matchName`: a `skipTables` or `skipColumns` pattern. */
 function matchName(name: string, pattern: string | RegExp): boolean {
   return typeof pattern === 'string' ? name.toLocaleLowerCase() === pattern.toLocaleLowerCase() : pattern.test(name);
@@ -363,6 +368,6 @@ function canonical(value: unknown): unknown {
   if (value instanceof RegExp) return `regexp ${String(value)}`;
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonical((value as Date).toJSON());
   if (Array.isArray(value)) return value.map(canonical);
-  const entries = Object.entries(value as Dictionary).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(value as Dictionary).sort(([a], [b]) => compare(a, b));
   return entries.map(([key, item]) => [key, canonical(item)]);
 }
