@@ -6,6 +6,7 @@ import {
   type EntityProperty,
   isRaw,
   ReferenceKind,
+  Utils,
 } from '@mikro-orm/core';
 import { type AbstractSqlPlatform, DatabaseSchema, DatabaseTable, type SchemaHelper } from '@mikro-orm/sql';
 import type { Orm } from './orm.js';
@@ -129,10 +130,15 @@ class MetadataHasher {
     return meta.schema ?? this.#orm.config.get('schema') ?? this.#schemaName;
   }
 
-  /** What every table depends on: the platform, the default schema, naming, the generator's options. */
+  /**
+   * What every table depends on: MikroORM's version (another release may build another schema from
+   * the same metadata: other index names, say), the platform, the default schema, naming, the
+   * generator's options.
+   */
   settings(): unknown[] {
     const { config } = this.#orm;
     return [
+      Utils.getORMVersion(),
       this.#platform.constructor.name,
       this.#schemaName,
       config.get('schema'),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type Dictionary, EntitySchema, Routine } from '@mikro-orm/core';
+import { type Dictionary, EntitySchema, Routine, Utils } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { targetSchemaFingerprint } from '../bench/target-schema-fingerprint.js';
 import { type DatabaseConfigOverrides, loadDatabaseConfig } from '../src/index.js';
 import type { Orm } from '../src/orm.js';
@@ -351,6 +351,16 @@ describe('schema fingerprint', () => {
     const [base, changed] = await Promise.all([identityOf(), identityOf(change)]);
     expect(changed.targetSchema).toBe(base.targetSchema);
     expect(changed.fingerprint).toBe(base.fingerprint);
+  });
+
+  it('changes with the version of MikroORM, which may build another schema from the same metadata', async () => {
+    const current = await identityOf();
+    const upgrade = vi.spyOn(Utils, 'getORMVersion').mockReturnValue('7.99.0');
+    try {
+      expect((await identityOf()).fingerprint).not.toBe(current.fingerprint);
+    } finally {
+      upgrade.mockRestore();
+    }
   });
 
   it('is the same in another process with the same entities', async () => {
