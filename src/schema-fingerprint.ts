@@ -132,8 +132,8 @@ class MetadataHasher {
 
   /**
    * What every table depends on: MikroORM's version (another release may build another schema from
-   * the same metadata: other index names, say), the platform, the default schema, naming, the
-   * generator's options.
+   * the same metadata: other index names, say), the platform, the default schema, the naming
+   * strategy (which names indexes and constraints), the generator's options.
    */
   settings(): unknown[] {
     const { config } = this.#orm;
@@ -142,7 +142,7 @@ class MetadataHasher {
       this.#platform.constructor.name,
       this.#schemaName,
       config.get('schema'),
-      config.getNamingStrategy().constructor.name,
+      sourceOf(config.getNamingStrategy()),
       canonical(config.get('discovery').getMappedType),
       canonical(config.get('schemaGenerator')),
       config.getRoutines().length > 0 ? exactSchemaOf(this.#orm, []) : null,
@@ -326,6 +326,15 @@ function hasColumn(meta: Meta, prop: Prop, skipped: (string | RegExp)[] | undefi
     kind === ReferenceKind.MANY_TO_ONE ||
     (kind === ReferenceKind.ONE_TO_ONE && prop.owner)
   );
+}
+
+/** The source of an object's class and of the classes it extends: a custom strategy edited in place differs. */
+function sourceOf(instance: object): string[] {
+  const classes: string[] = [];
+  for (let type = instance.constructor; type && type !== Object; type = Object.getPrototypeOf(type)) {
+    classes.push(String(type));
+  }
+  return classes;
 }
 
 function primaryColumns(meta: Meta): string[] {

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type Dictionary, EntitySchema, Routine, Utils } from '@mikro-orm/core';
+import {
+  type Dictionary,
+  EntitySchema,
+  type NamingStrategy,
+  Routine,
+  UnderscoreNamingStrategy,
+  Utils,
+} from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { describe, expect, it, vi } from 'vitest';
 import { targetSchemaFingerprint } from '../bench/target-schema-fingerprint.js';
@@ -301,6 +308,20 @@ const moreSchemaChanges: Record<string, Change> = {
   },
   'the default schema': (_m, config) => {
     config.schema = 'catalog';
+  },
+  'a naming strategy': (_m, config) => {
+    config.namingStrategy = class Names extends UnderscoreNamingStrategy {
+      override indexName(table: string, columns: string[], type: Parameters<NamingStrategy['indexName']>[2]) {
+        return `${super.indexName(table, columns, type)}_a`;
+      }
+    };
+  },
+  'the same naming strategy, edited': (_m, config) => {
+    config.namingStrategy = class Names extends UnderscoreNamingStrategy {
+      override indexName(table: string, columns: string[], type: Parameters<NamingStrategy['indexName']>[2]) {
+        return `${super.indexName(table, columns, type)}_b`;
+      }
+    };
   },
   'the default update rule of foreign keys': (_m, config) => {
     config.schemaGenerator = { defaultUpdateRule: 'cascade' };
