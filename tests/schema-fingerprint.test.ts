@@ -312,14 +312,14 @@ const moreSchemaChanges: Record<string, Change> = {
   'a naming strategy': (_m, config) => {
     config.namingStrategy = class Names extends UnderscoreNamingStrategy {
       override indexName(table: string, columns: string[], type: Parameters<NamingStrategy['indexName']>[2]) {
-        return `${super.indexName(table, columns, type)}_a`;
+        return type === 'foreign' ? `a_${table}_fk` : super.indexName(table, columns, type);
       }
     };
   },
   'the same naming strategy, edited': (_m, config) => {
     config.namingStrategy = class Names extends UnderscoreNamingStrategy {
       override indexName(table: string, columns: string[], type: Parameters<NamingStrategy['indexName']>[2]) {
-        return `${super.indexName(table, columns, type)}_b`;
+        return type === 'foreign' ? `b_${table}_fk` : super.indexName(table, columns, type);
       }
     };
   },
