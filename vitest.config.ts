@@ -1,11 +1,8 @@
-import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { packageEntriesFromSource } from './tests/helpers/package-entries.js';
 
 export default defineConfig({
-  resolve: {
-    // Examples import the package by name, as users do; in this repo that is the source.
-    alias: { 'inversify-mikro-orm': path.resolve('src/index.ts') },
-  },
+  resolve: { alias: packageEntriesFromSource },
   test: {
     include: ['tests/**/*.test.ts'],
     exclude: ['tests/faults/**', 'node_modules/**'],

@@ -1,10 +1,17 @@
-import path from 'node:path';
 import type { Options } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import dotenv from 'dotenv';
+import type { Pool } from 'pg';
+import {
+  applyPoolOverrides,
+  connectionOverrideProblems,
+  type IntegerSpec,
+  lifecycleOverrideProblems,
+} from './config-overrides.js';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
-import { EmbeddedDatabase } from './embedded-postgres.js';
+import type { LocalDatabaseServer } from './database-server.js';
 import { InversifyMikroOrmError } from './errors.js';
+import { migrationSettingsProblems } from './migrations.js';
 import { type PoolSettings, supervisePool } from './pool.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
@@ -16,11 +23,17 @@ export interface LifecycleSettings {
   leakWarnMs: number;
   /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
   stopTimeoutMs: number;
-  /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
-  schemaUpdate: 'safe' | 'off';
+  /**
+   * `'safe'` adds tables and columns on start and never drops any; `'migrate'` applies the pending
+   * migrations (`@mikro-orm/migrations`, from `migrations.path`); `'off'` leaves the schema alone.
+   */
+  schemaUpdate: 'safe' | 'off' | 'migrate';
   pool: PoolSettings;
-  /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
-  embedded?: EmbeddedDatabase;
+  /**
+   * A server this process runs itself, given as an override (what `inversify-mikro-orm/embedded`
+   * does): then `DATABASE_URL` is not read. The core never starts one by itself.
+   */
+  embedded?: LocalDatabaseServer;
   /** `host:port/database`, for messages (never the password). */
   endpoint: string;
 }
@@ -35,27 +48,25 @@ export type DatabaseConfigOverrides = Partial<Options<PostgreSqlDriver>> & {
 export type Environment = Record<string, string | undefined>;
 
 export const DEFAULT_APPLICATION_NAME = 'inversify-mikro-orm';
-const EMBEDDED_DATABASE_NAME = 'app';
 
-interface IntegerSpec {
-  variable: string;
-  fallback: number;
-  min: number;
-}
+/** How long a connection sits idle before the kernel starts probing its peer (pg's default is the OS's 2 hours). */
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
-const INTEGER_SETTINGS = {
-  poolMin: { variable: 'DB_POOL_MIN', fallback: 5, min: 0 },
-  poolMax: { variable: 'DB_POOL_MAX', fallback: 15, min: 1 },
+const POOL_SETTINGS = {
+  min: { variable: 'DB_POOL_MIN', fallback: 5, min: 0 },
+  max: { variable: 'DB_POOL_MAX', fallback: 15, min: 1 },
   maxLifetimeSeconds: { variable: 'DB_POOL_MAX_LIFETIME_S', fallback: 300, min: 0 },
   validateAfterIdleMs: { variable: 'DB_POOL_VALIDATE_AFTER_IDLE_MS', fallback: 1000, min: 0 },
+  validationTimeoutMs: { variable: 'DB_POOL_VALIDATION_TIMEOUT_MS', fallback: 2000, min: 1 },
   acquireTimeoutMs: { variable: 'DB_POOL_ACQUIRE_TIMEOUT_MS', fallback: 30000, min: 1 },
   idleTimeoutMs: { variable: 'DB_POOL_IDLE_TIMEOUT_MS', fallback: 10000, min: 0 },
+} as const satisfies Record<keyof PoolSettings, IntegerSpec>;
+
+const LIFECYCLE_INTEGERS = {
   connectTimeoutMs: { variable: 'DB_CONNECT_TIMEOUT_MS', fallback: 30000, min: 0 },
   leakWarnMs: { variable: 'DB_LEAK_WARN_MS', fallback: 10000, min: 1 },
   stopTimeoutMs: { variable: 'DB_STOP_TIMEOUT_MS', fallback: 10000, min: 1 },
 } as const satisfies Record<string, IntegerSpec>;
-
-type IntegerSettings = { [K in keyof typeof INTEGER_SETTINGS]: number };
 
 /** Collects every problem before throwing, so one run of the service reports all bad variables. */
 class EnvReader {
@@ -91,9 +102,9 @@ class EnvReader {
   }
 }
 
-function readIntegers(reader: EnvReader): IntegerSettings {
-  const entries = Object.entries(INTEGER_SETTINGS).map(([key, spec]) => [key, reader.integer(spec)]);
-  return Object.fromEntries(entries) as IntegerSettings;
+function readIntegers<K extends string>(reader: EnvReader, specs: Record<K, IntegerSpec>): Record<K, number> {
+  const entries = Object.entries<IntegerSpec>(specs).map(([key, spec]) => [key, reader.integer(spec)]);
+  return Object.fromEntries(entries) as Record<K, number>;
 }
 
 /** `.env` fills gaps in the real environment, never overrides it (dotenv's own rule). */
@@ -103,59 +114,102 @@ function withDotenv(env: Environment): Environment {
   return { ...fromFile, ...env };
 }
 
+export interface LoadDatabaseConfigOptions {
+  /**
+   * Reads every variable with this prefix, for a second database: `REPORTS_` reads
+   * `REPORTS_DATABASE_URL`, `REPORTS_DB_POOL_MAX`, ... (`NODE_ENV` stays unprefixed).
+   */
+  prefix?: string;
+}
+
+function checkedPrefix(prefix: string): string {
+  if (prefix !== '' && !/^[A-Z][A-Z0-9_]*_$/.test(prefix)) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `loadDatabaseConfig: prefix must be upper-case letters, digits and "_", ending with "_" (e.g. "REPORTS_"); got "${prefix}".`,
+    );
+  }
+  return prefix;
+}
+
+/** The same settings under prefixed variable names, so every message names the variable really read. */
+function prefixed<K extends string>(specs: Record<K, IntegerSpec>, prefix: string): Record<K, IntegerSpec> {
+  const entries = Object.entries<IntegerSpec>(specs).map(([key, spec]) => [
+    key,
+    { ...spec, variable: `${prefix}${spec.variable}` },
+  ]);
+  return Object.fromEntries(entries) as Record<K, IntegerSpec>;
+}
+
 /**
  * Reads the database settings from the environment (and `.env`), validates them, and returns
- * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win; their
- * `driverOptions` and `lifecycle` are merged one level deep. Throws one `InversifyMikroOrmError`
- * (kind `config`) that names every bad variable.
+ * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win: MikroORM's
+ * `pool` and `lifecycle.pool` set the pool settings, `clientUrl` replaces `DATABASE_URL`, and
+ * `driverOptions`, `migrations` and `lifecycle` are merged one level deep; an override this library
+ * would shadow is rejected. Throws one `InversifyMikroOrmError` (kind `config`) that names every bad setting.
  */
 export function loadDatabaseConfig(
   overrides: DatabaseConfigOverrides = {},
   env: Environment = process.env,
+  options: LoadDatabaseConfigOptions = {},
 ): DatabaseConfig {
+  const prefix = checkedPrefix(options.prefix ?? '');
+  const poolSpecs = prefixed(POOL_SETTINGS, prefix);
+  const lifecycleSpecs = prefixed(LIFECYCLE_INTEGERS, prefix);
   const vars = withDotenv(env);
   const reader = new EnvReader(vars);
-  const ints = readIntegers(reader);
-  const echo = reader.boolean('DB_ECHO', false);
-  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
-  const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
-  if (ints.poolMin > ints.poolMax) {
-    reader.problems.push(`DB_POOL_MIN (${ints.poolMin}) must not be greater than DB_POOL_MAX (${ints.poolMax})`);
-  }
-  const connection = resolveConnection(vars, reader);
-  if (reader.problems.length > 0) {
-    throw new InversifyMikroOrmError(
-      'config',
-      `Invalid database configuration:\n  - ${reader.problems.join('\n  - ')}\nFix these environment variables (or .env) and start again.`,
-    );
-  }
-
-  const pool: PoolSettings = {
-    min: ints.poolMin,
-    max: ints.poolMax,
-    maxLifetimeSeconds: ints.maxLifetimeSeconds,
-    validateAfterIdleMs: ints.validateAfterIdleMs,
-    acquireTimeoutMs: ints.acquireTimeoutMs,
-    idleTimeoutMs: ints.idleTimeoutMs,
-    ...overrides.lifecycle?.pool,
-  };
-  const lifecycle: LifecycleSettings = {
+  const poolFromEnv = readIntegers(reader, poolSpecs);
+  const ints = readIntegers(reader, lifecycleSpecs);
+  const echo = reader.boolean(`${prefix}DB_ECHO`, false);
+  const schemaUpdate = reader.choice(`${prefix}DB_SCHEMA_UPDATE`, ['safe', 'off', 'migrate'] as const, 'safe');
+  const createDatabase = reader.boolean(`${prefix}DB_CREATE_DATABASE`, false);
+  const connection = overridableConnection(vars, reader, overrides, prefix);
+  const pool = applyPoolOverrides(poolFromEnv, poolSpecs, overrides, reader.problems);
+  const defaults: LifecycleSettings = {
     connectTimeoutMs: ints.connectTimeoutMs,
     leakWarnMs: ints.leakWarnMs,
     stopTimeoutMs: ints.stopTimeoutMs,
     schemaUpdate,
     endpoint: connection.endpoint,
     embedded: connection.embedded,
-    ...overrides.lifecycle,
     pool,
   };
+  // The boot must never write files (MikroORM refreshes the migrations' schema snapshot after
+  // running them by default): the snapshot belongs to `migration:create`, in the source tree.
+  const migrations = { snapshotOnMigrate: false, ...overrides.migrations };
+  reader.problems.push(
+    ...lifecycleOverrideProblems(overrides, defaults, lifecycleSpecs),
+    ...connectionOverrideProblems(overrides, poolSpecs, connection.embedded !== undefined),
+  );
+  if ((overrides.lifecycle?.schemaUpdate ?? schemaUpdate) === 'migrate') {
+    const asked = overrides.lifecycle?.schemaUpdate
+      ? "lifecycle.schemaUpdate: 'migrate'"
+      : `${prefix}DB_SCHEMA_UPDATE=migrate`;
+    reader.problems.push(...migrationSettingsProblems(migrations, overrides.baseDir, asked));
+  }
+  if (reader.problems.length > 0) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `Invalid database configuration:\n  - ${reader.problems.join('\n  - ')}\nFix these settings (environment variables, .env, or the overrides given to loadDatabaseConfig) and start again.`,
+    );
+  }
+
+  const lifecycle: LifecycleSettings = { ...defaults, ...overrides.lifecycle, pool };
+  const { onPoolCreated, ...userDriverOptions } = (overrides.driverOptions ?? {}) as Record<string, unknown>;
   const driverOptions = {
     application_name: DEFAULT_APPLICATION_NAME,
     ...connection.driverOptions,
-    ...poolDriverOptions(pool),
-    ...(overrides.driverOptions as Record<string, unknown> | undefined),
+    ...poolDriverOptions(pool, onPoolCreated as PoolCreatedHook | undefined),
+    ...userDriverOptions,
   };
-  const { lifecycle: _ignored, driverOptions: _alsoIgnored, ...rest } = overrides;
+  const {
+    lifecycle: _lifecycle,
+    driverOptions: _driverOptions,
+    clientUrl: _clientUrl,
+    pool: _pool,
+    migrations: _migrations,
+    ...rest
+  } = overrides;
   return {
     driver: ResilientPostgreSqlDriver,
     clientUrl: connection.clientUrl,
@@ -165,25 +219,55 @@ export function loadDatabaseConfig(
     // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
     ensureDatabase: createDatabase,
     ...rest,
+    migrations,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,
   };
 }
 
+type PoolCreatedHook = (pool: Pool) => unknown;
+
 /**
  * Everything MikroORM 7 does not forward from `pool` to `pg.Pool` goes through `driverOptions`,
- * and `onPoolCreated` adds what `pg-pool` has no option for.
+ * and `onPoolCreated` adds what `pg-pool` has no option for (before the application's own hook).
  */
-function poolDriverOptions(pool: PoolSettings): Record<string, unknown> {
+function poolDriverOptions(pool: PoolSettings, userHook: PoolCreatedHook | undefined): Record<string, unknown> {
   return {
     min: pool.min,
     max: pool.max,
     idleTimeoutMillis: pool.idleTimeoutMs,
     maxLifetimeSeconds: pool.maxLifetimeSeconds,
     connectionTimeoutMillis: pool.acquireTimeoutMs,
-    validateAfterIdleMillis: pool.validateAfterIdleMs,
-    onPoolCreated: (created: import('pg').Pool) => supervisePool(created, pool),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+    onPoolCreated: (created: Pool) => {
+      supervisePool(created, pool);
+      return userHook?.(created);
+    },
   };
+}
+
+/** `clientUrl` replaces `DATABASE_URL` (validated the same way); `host`, `port` and `dbName` win over either. */
+function overridableConnection(
+  vars: Environment,
+  reader: EnvReader,
+  overrides: DatabaseConfigOverrides,
+  prefix: string,
+): ResolvedConnection {
+  const at = { host: overrides.host, port: overrides.port, dbName: overrides.dbName };
+  const local = overrides.lifecycle?.embedded;
+  if (local) {
+    if (overrides.clientUrl !== undefined) {
+      reader.problems.push('clientUrl has no effect on the embedded PostgreSQL; leave out one or the other');
+    }
+    return localConnection(local);
+  }
+  if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at, prefix);
+  if (typeof overrides.clientUrl !== 'string') {
+    reader.problems.push(`clientUrl must be a string (got ${typeof overrides.clientUrl})`);
+    return { endpoint: 'unknown', driverOptions: {} };
+  }
+  return urlConnection(overrides.clientUrl.trim(), 'clientUrl', reader, at);
 }
 
 interface ResolvedConnection {
@@ -191,38 +275,54 @@ interface ResolvedConnection {
   dbName?: string;
   endpoint: string;
   driverOptions: Record<string, unknown>;
-  embedded?: EmbeddedDatabase;
+  embedded?: LocalDatabaseServer;
 }
 
-function resolveConnection(vars: Environment, reader: EnvReader): ResolvedConnection {
-  const rawUrl = vars.DATABASE_URL?.trim();
-  if (rawUrl) {
-    const parsed = parseConnectionUrl(rawUrl, 'DATABASE_URL');
-    if ('problems' in parsed) {
-      reader.problems.push(...parsed.problems);
-      return { endpoint: 'unknown', driverOptions: {} };
-    }
-    const { url } = parsed;
-    return {
-      clientUrl: url.clientUrl,
-      endpoint: describeEndpoint(url.host, url.port, url.database),
-      driverOptions: url.driverOptions,
-    };
-  }
-  if (vars.NODE_ENV === 'production') {
-    reader.problems.push(
-      'DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only',
-    );
+/** Overrides of MikroORM that win over the URL's parts: errors must name where we really connect. */
+interface EndpointOverrides {
+  host?: string;
+  port?: number;
+  dbName?: string;
+}
+
+function urlConnection(rawUrl: string, variable: string, reader: EnvReader, at: EndpointOverrides): ResolvedConnection {
+  const parsed = parseConnectionUrl(rawUrl, variable);
+  if ('problems' in parsed) {
+    reader.problems.push(...parsed.problems);
     return { endpoint: 'unknown', driverOptions: {} };
   }
-  const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');
-  const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
+  const { url } = parsed;
+  return {
+    clientUrl: url.clientUrl,
+    endpoint: describeEndpoint(at.host ?? url.host, at.port ?? url.port, at.dbName ?? url.database),
+    driverOptions: url.driverOptions,
+  };
+}
+
+function resolveConnection(
+  vars: Environment,
+  reader: EnvReader,
+  at: EndpointOverrides,
+  prefix: string,
+): ResolvedConnection {
+  const variable = `${prefix}DATABASE_URL`;
+  const rawUrl = vars[variable]?.trim();
+  if (rawUrl) return urlConnection(rawUrl, variable, reader, at);
+  // Never a silent local database: a deployment that forgot DATABASE_URL must not run on a throwaway one.
+  reader.problems.push(
+    `${variable} is not set (expected postgresql://user:password@host:5432/database). For development without a server, ask for the embedded PostgreSQL explicitly with inversify-mikro-orm/embedded`,
+  );
+  return { endpoint: 'unknown', driverOptions: {} };
+}
+
+function localConnection(local: LocalDatabaseServer): ResolvedConnection {
+  const { dataDir, database } = local.options;
   return {
     // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.
-    clientUrl: `postgresql://postgres@127.0.0.1/${EMBEDDED_DATABASE_NAME}`,
-    dbName: EMBEDDED_DATABASE_NAME,
+    clientUrl: `postgresql://postgres@127.0.0.1/${encodeURIComponent(database)}`,
+    dbName: database,
     endpoint: `embedded PostgreSQL (${dataDir})`,
     driverOptions: {},
-    embedded,
+    embedded: local,
   };
 }

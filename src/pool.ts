@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { isDisconnectError } from './database-errors.js';
+import type { Logger } from './logger.js';
 import type { Orm } from './orm.js';
 
 /** The template's pool semantics (SQLAlchemy `QueuePool`), expressed in `pg-pool` terms. */
@@ -12,6 +13,11 @@ export interface PoolSettings {
   maxLifetimeSeconds: number;
   /** A connection idle longer than this is checked with `select 1` before it is handed out (`pool_pre_ping`). */
   validateAfterIdleMs: number;
+  /**
+   * A `select 1` that has not answered within this fails the connection; every connection idle
+   * since then is retired too, without a ping each (HikariCP's soft eviction).
+   */
+  validationTimeoutMs: number;
   /** How long a caller waits for a connection before failing (`pool_timeout`). */
   acquireTimeoutMs: number;
   /** Connections above `min` are closed after sitting idle this long. */
@@ -20,20 +26,20 @@ export interface PoolSettings {
 
 /** Up to this fraction of the lifetime is shaved off each connection, at random. */
 const LIFETIME_JITTER = 0.2;
-const VALIDATION_TIMEOUT_CAP_MS = 5000;
 /** After a disconnect, every checkout is validated for at least this long. */
 const SUSPECT_WINDOW_MS = 1000;
 
 interface ClientState {
-  retireAt: number;
+  /** The last moment the connection was known to work: connected, validated, or given back by its holder. */
   lastUsedAt: number;
 }
 
 type ConnectCallback = (err: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void;
 
 /**
- * Puts the pool behaviours `pg-pool` lacks on a live pool: validation on checkout, jittered
- * retirement, eviction after a disconnect, and refilling to `min` when connections are dropped.
+ * Puts the pool behaviours `pg-pool` lacks on a live pool: validation on checkout, eviction of
+ * every idle connection when one proves dead, jittered lifetimes, and refilling to `min` when
+ * connections are dropped.
  */
 export function supervisePool(pool: Pool, settings: PoolSettings): void {
   const states = new WeakMap<PoolClient, ClientState>();
@@ -44,20 +50,22 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
    * with it can look healthy until its socket's close is processed, even if it was used since.
    */
   let suspectUntil = 0;
+  /**
+   * Connections not known to work since this moment are retired without a ping: when one failed
+   * its validation, its idle siblings most likely share its fate (a dropped network path, a
+   * suspended server), and pinging each in turn would cost a validation timeout apiece.
+   */
+  let evictedAt = 0;
   const invalidate = () => {
     suspectUntil = Date.now() + Math.max(settings.validateAfterIdleMs, SUSPECT_WINDOW_MS);
   };
   invalidators.set(pool, invalidate);
   const acquire = pool.connect.bind(pool) as () => Promise<PoolClient>;
+  const touch = (client: PoolClient) => states.set(client, { lastUsedAt: Date.now() });
 
-  pool.on('connect', (client) => {
-    const now = Date.now();
-    const lifetimeMs = settings.maxLifetimeSeconds * 1000 * (1 - Math.random() * LIFETIME_JITTER);
-    states.set(client, { retireAt: lifetimeMs > 0 ? now + lifetimeMs : Infinity, lastUsedAt: now });
-  });
+  jitterLifetimes(pool, settings.maxLifetimeSeconds);
+  pool.on('connect', touch);
   pool.on('release', (err: unknown, client: PoolClient) => {
-    const state = states.get(client);
-    if (state) state.lastUsedAt = Date.now();
     if ((err && isDisconnectError(err)) || !isQueryable(client)) invalidate();
   });
   pool.on('error', (err) => {
@@ -68,15 +76,15 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
   async function isUsable(client: PoolClient): Promise<boolean> {
     const state = states.get(client);
     if (!state) return true;
+    if (state.lastUsedAt <= evictedAt) return false;
     const now = Date.now();
-    if (now >= state.retireAt) return false;
     if (now >= suspectUntil && now - state.lastUsedAt <= settings.validateAfterIdleMs) return true;
-    const ok = await ping(
-      client,
-      Math.min(settings.acquireTimeoutMs || VALIDATION_TIMEOUT_CAP_MS, VALIDATION_TIMEOUT_CAP_MS),
-    );
-    if (ok) state.lastUsedAt = Date.now();
-    return ok;
+    if (await ping(client, settings.validationTimeoutMs)) {
+      touch(client);
+      return true;
+    }
+    evictedAt = Date.now();
+    return false;
   }
 
   async function checkout(): Promise<PoolClient> {
@@ -84,8 +92,8 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
     // Every failed check destroys a client, and fresh clients pass, so this ends within max + 1 rounds.
     for (let round = 0; ; round++) {
       const client = await acquire();
-      if (round > settings.max || (await isUsable(client))) return tracked(client, origin, checkedOut);
-      client.release(new Error('connection failed validation or reached its lifetime'));
+      if (round > settings.max || (await isUsable(client))) return tracked(client, origin, checkedOut, touch);
+      client.release(new Error('connection failed validation'));
     }
   }
 
@@ -98,6 +106,23 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
     );
     return undefined;
   }) as Pool['connect'];
+}
+
+/**
+ * `pg-pool` retires every client at the same age, so clients opened together (the warm-up, a
+ * refill after a failover) would all reconnect together. It reads `maxLifetimeSeconds` from its
+ * options as each client connects, so drawing a new value after every connect gives each client
+ * its own lifetime, up to `LIFETIME_JITTER` shorter, with `pg-pool` still retiring idle clients on
+ * time and busy ones on release.
+ */
+function jitterLifetimes(pool: Pool, maxLifetimeSeconds: number): void {
+  if (maxLifetimeSeconds <= 0) return;
+  const options = pool.options as { maxLifetimeSeconds?: number };
+  const draw = () => {
+    options.maxLifetimeSeconds = maxLifetimeSeconds * (1 - Math.random() * LIFETIME_JITTER);
+  };
+  draw();
+  pool.on('connect', draw);
 }
 
 const invalidators = new WeakMap<Pool, () => void>();
@@ -144,7 +169,12 @@ function captureOrigin(): Error {
  * (enough kills and the pool starves). A later release by the holder is then a no-op instead of
  * pg-pool's double-release error.
  */
-function tracked(client: PoolClient, origin: Error, checkedOut: Map<PoolClient, Checkout>): PoolClient {
+function tracked(
+  client: PoolClient,
+  origin: Error,
+  checkedOut: Map<PoolClient, Checkout>,
+  onRelease: (client: PoolClient) => void,
+): PoolClient {
   const release = client.release;
   let released = false;
   checkedOut.set(client, { since: Date.now(), origin });
@@ -153,6 +183,7 @@ function tracked(client: PoolClient, origin: Error, checkedOut: Map<PoolClient, 
     released = true;
     checkedOut.delete(client);
     client.removeListener('end', onEnd);
+    if (!error) onRelease(client);
     release(error);
   };
   const onEnd = () => releaseOnce(new Error('connection ended while checked out'));
@@ -161,11 +192,32 @@ function tracked(client: PoolClient, origin: Error, checkedOut: Map<PoolClient, 
   return client;
 }
 
-/** Opens connections until the pool holds `min`, so the first requests don't pay for connecting. */
-export async function warmPool(pool: Pool, min: number): Promise<void> {
-  // Held all at once, so idle clients cannot be handed out twice and the pool must open the rest.
-  const clients = await Promise.all(Array.from({ length: min }, () => pool.connect()));
-  for (const client of clients) client.release();
+/**
+ * Opens connections until the pool holds `min`, so the first requests don't pay for connecting.
+ * Best effort: a server that allows fewer connections (a role's `connection limit`) must not fail
+ * the boot, and every connection opened is given back, or `stop()` would wait for them.
+ */
+export async function warmPool(pool: Pool, min: number, log: Logger): Promise<void> {
+  const failures = await holdAtOnce(() => pool.connect(), min);
+  if (failures.length === 0) return;
+  log.warn(
+    { opened: min - failures.length, wanted: min, error: (failures[0] as Error).message },
+    `Pool warm-up opened ${min - failures.length} of ${min} connections (DB_POOL_MIN); the others will be opened when needed`,
+  );
+}
+
+/**
+ * Takes `count` clients at once, so idle clients cannot be handed out twice and the pool must open
+ * the rest, then gives them all back. Returns why the others could not be had.
+ */
+async function holdAtOnce(acquire: () => Promise<PoolClient>, count: number): Promise<unknown[]> {
+  const attempts = await Promise.allSettled(Array.from({ length: count }, acquire));
+  const failures: unknown[] = [];
+  for (const attempt of attempts) {
+    if (attempt.status === 'fulfilled') attempt.value.release();
+    else failures.push(attempt.reason);
+  }
+  return failures;
 }
 
 const refillScheduled = new WeakSet<Pool>();
@@ -175,19 +227,18 @@ function refillToMin(pool: Pool, min: number, acquire: () => Promise<PoolClient>
   refillScheduled.add(pool);
   setImmediate(() => {
     refillScheduled.delete(pool);
-    if (isEnding(pool)) return;
     const missing = min - pool.totalCount;
-    for (let i = 0; i < missing; i++) {
-      // The database may be down; the next checkout connects on demand, so a failed refill is harmless.
-      acquire().then(
-        (client) => client.release(),
-        () => undefined,
-      );
-    }
+    if (isEnding(pool) || missing <= 0) return;
+    // Idle clients are held too, or the pool would hand them out instead of opening new ones.
+    // The database may be down; the next checkout connects on demand, so a failed refill is harmless.
+    void holdAtOnce(acquire, pool.idleCount + missing);
   }).unref();
 }
 
-/** `pg` exposes these flags only as underscore fields; they are stable across pg 8. */
+/**
+ * `pg` exposes these flags only as private fields (`_queryable`, `_ending` on a client, `ending`,
+ * `ended` on a pool), stable across pg 8; tests/dependency-internals.int.test.ts fails if they go.
+ */
 function isQueryable(client: PoolClient): boolean {
   const flags = client as unknown as { _queryable?: boolean; _ending?: boolean };
   return flags._queryable !== false && flags._ending !== true;

@@ -8,7 +8,7 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
-import { type AbstractSqlPlatform, DatabaseSchema, DatabaseTable, type SchemaHelper } from '@mikro-orm/sql';
+import { type AbstractSqlPlatform, DatabaseSchema, DatabaseTable, type SchemaHelper } from '@mikro-orm/postgresql';
 import type { Orm } from './orm.js';
 
 /** What `syncSchema` compares and stores: the schema the entities ask for, and which tables they map. */

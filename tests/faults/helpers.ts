@@ -1,12 +1,17 @@
 import type { IsolatedDatabase } from '../helpers/test-database.js';
 
-/** Kills every server process serving `applicationName`, as an administrator or a failover would. */
+/**
+ * Kills every server process serving `applicationName` at once, as an administrator or a failover
+ * would, and resolves once they are all gone.
+ */
 export async function terminateBackends(db: IsolatedDatabase, applicationName: string): Promise<number> {
-  const [row] = await db.query<{ killed: number }>(
-    'select count(pg_terminate_backend(pid))::int as killed from pg_stat_activity where application_name = $1',
+  const rows = await db.query<{ pid: number; killed: boolean }>(
+    'select pid, pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = $1',
     [applicationName],
   );
-  return row?.killed ?? 0;
+  const pids = rows.filter((row) => row.killed).map((row) => row.pid);
+  while ((await db.query('select 1 from pg_stat_activity where pid = any($1)', [pids])).length > 0) await sleep(5);
+  return pids.length;
 }
 
 /** A DATABASE_URL that tags every connection with `applicationName`, so pg_stat_activity can find them. */

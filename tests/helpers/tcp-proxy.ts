@@ -3,11 +3,13 @@ import net from 'node:net';
 interface Pair {
   client: net.Socket;
   upstream: net.Socket;
+  frozen?: boolean;
 }
 
 /**
  * A TCP proxy between the service and PostgreSQL that injects real network faults: it can cut
- * every connection, refuse new ones, stall traffic (held, not lost) or delay every chunk.
+ * every connection, refuse new ones, stall traffic (held, not lost), freeze the open connections
+ * for good (half-open) or delay every chunk.
  */
 export class TcpProxy {
   readonly #pairs = new Set<Pair>();
@@ -65,6 +67,20 @@ export class TcpProxy {
     for (const release of this.#held.splice(0)) release();
   }
 
+  /**
+   * Freezes every open connection for good: both sockets stay open but nothing flows either way,
+   * not even a close, as after a dropped NAT entry or with a suspended peer. New connections are
+   * not affected. Returns how many connections were frozen.
+   */
+  freezeAll(): number {
+    for (const pair of this.#pairs) {
+      pair.frozen = true;
+      pair.client.pause();
+      pair.upstream.pause();
+    }
+    return this.#pairs.size;
+  }
+
   /** Delays every chunk by `ms` (0 turns it off). */
   delay(ms: number): void {
     this.#delayMs = ms;
@@ -81,7 +97,7 @@ export class TcpProxy {
       return;
     }
     const upstream = net.connect(target.port, target.host);
-    const pair = { client, upstream };
+    const pair: Pair = { client, upstream };
     this.#pairs.add(pair);
     const forget = () => {
       this.#pairs.delete(pair);
@@ -92,9 +108,10 @@ export class TcpProxy {
       [client, upstream],
       [upstream, client],
     ] as const) {
-      from.on('data', (chunk) => this.forward(() => to.write(chunk)));
-      from.on('error', forget);
-      from.on('close', forget);
+      from.on('data', (chunk) => this.forward(() => pair.frozen || to.write(chunk)));
+      // A close is traffic too: while stalled, it reaches the other side after the data sent before it.
+      from.on('error', () => this.forward(forget));
+      from.on('close', () => this.forward(forget));
     }
   }
 
