@@ -13,6 +13,9 @@ import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import { EmbeddedDatabase } from './embedded-postgres.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { type PoolSettings, supervisePool } from './pool.js';
+import { ReadYourWritesEntityManager } from './read-your-writes.js';
+import { parseReplicaUrls, REPLICA_URLS_VARIABLE, type ReplicaUrl, replicaOverrideProblems } from './replica-config.js';
+import { DEFAULT_REPLICA_TIMEOUT_MS, type ReplicaOptions } from './replica-connection.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
 /** Settings of this library that MikroORM itself has no place for. */
@@ -23,6 +26,8 @@ export interface LifecycleSettings {
   leakWarnMs: number;
   /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
   stopTimeoutMs: number;
+  /** A read on a replica not answered within this is sent to the primary (the replica is taken for stalled). */
+  replicaTimeoutMs: number;
   /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
   schemaUpdate: 'safe' | 'off';
   pool: PoolSettings;
@@ -61,6 +66,7 @@ const LIFECYCLE_INTEGERS = {
   connectTimeoutMs: { variable: 'DB_CONNECT_TIMEOUT_MS', fallback: 30000, min: 0 },
   leakWarnMs: { variable: 'DB_LEAK_WARN_MS', fallback: 10000, min: 1 },
   stopTimeoutMs: { variable: 'DB_STOP_TIMEOUT_MS', fallback: 10000, min: 1 },
+  replicaTimeoutMs: { variable: 'DB_REPLICA_TIMEOUT_MS', fallback: DEFAULT_REPLICA_TIMEOUT_MS, min: 1 },
 } as const satisfies Record<string, IntegerSpec>;
 
 /** Collects every problem before throwing, so one run of the service reports all bad variables. */
@@ -129,10 +135,14 @@ export function loadDatabaseConfig(
   const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
   const connection = overridableConnection(vars, reader, overrides);
   const pool = applyPoolOverrides(poolFromEnv, POOL_SETTINGS, overrides, reader.problems);
+  const replicaUrls = parseReplicaUrls(vars[REPLICA_URLS_VARIABLE]);
+  const replicas = 'problems' in replicaUrls ? [] : replicaUrls.replicas;
+  if ('problems' in replicaUrls) reader.problems.push(...replicaUrls.problems);
   const defaults: LifecycleSettings = {
     connectTimeoutMs: ints.connectTimeoutMs,
     leakWarnMs: ints.leakWarnMs,
     stopTimeoutMs: ints.stopTimeoutMs,
+    replicaTimeoutMs: ints.replicaTimeoutMs,
     schemaUpdate,
     endpoint: connection.endpoint,
     embedded: connection.embedded,
@@ -141,6 +151,12 @@ export function loadDatabaseConfig(
   reader.problems.push(
     ...lifecycleOverrideProblems(overrides, defaults, LIFECYCLE_INTEGERS),
     ...connectionOverrideProblems(overrides, POOL_SETTINGS, connection.embedded !== undefined),
+    ...replicaOverrideProblems(
+      overrides,
+      replicas.length,
+      connection.embedded !== undefined,
+      ReadYourWritesEntityManager,
+    ),
   );
   if (reader.problems.length > 0) {
     throw new InversifyMikroOrmError(
@@ -151,12 +167,14 @@ export function loadDatabaseConfig(
 
   const lifecycle: LifecycleSettings = { ...defaults, ...overrides.lifecycle, pool };
   const { onPoolCreated, ...userDriverOptions } = (overrides.driverOptions ?? {}) as Record<string, unknown>;
-  const driverOptions = {
+  // Each pool (the primary's, each replica's) gets its own supervisor, TLS from its own URL, and the application's options.
+  const driverOptionsFor = (fromUrl: Record<string, unknown>) => ({
     application_name: DEFAULT_APPLICATION_NAME,
-    ...connection.driverOptions,
+    ...fromUrl,
     ...poolDriverOptions(pool, onPoolCreated as PoolCreatedHook | undefined),
     ...userDriverOptions,
-  };
+  });
+  const driverOptions = driverOptionsFor(connection.driverOptions);
   const {
     lifecycle: _lifecycle,
     driverOptions: _driverOptions,
@@ -172,6 +190,9 @@ export function loadDatabaseConfig(
     debug: echo ? ['query'] : false,
     // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
     ensureDatabase: createDatabase,
+    ...(replicas.length > 0 && {
+      replicas: replicas.map((replica) => replicaOptions(replica, lifecycle.replicaTimeoutMs, driverOptionsFor)),
+    }),
     ...rest,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,
@@ -179,6 +200,21 @@ export function loadDatabaseConfig(
 }
 
 type PoolCreatedHook = (pool: Pool) => unknown;
+
+/** MikroORM's options for one replica: the URL says where (with its own credentials and TLS), the pool is the primary's twin. */
+function replicaOptions(
+  replica: ReplicaUrl,
+  replicaTimeoutMs: number,
+  driverOptionsFor: (fromUrl: Record<string, unknown>) => Record<string, unknown>,
+): ReplicaOptions {
+  return {
+    name: replica.name,
+    endpoint: replica.endpoint,
+    clientUrl: replica.url.clientUrl,
+    replicaTimeoutMs,
+    driverOptions: driverOptionsFor(replica.url.driverOptions),
+  };
+}
 
 /**
  * Everything MikroORM 7 does not forward from `pool` to `pg.Pool` goes through `driverOptions`,

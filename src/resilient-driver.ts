@@ -1,27 +1,38 @@
 import type {
   AnyEntity,
   Configuration,
+  ConnectionType,
   CountOptions,
   Dictionary,
   DriverException,
   EntityData,
+  EntityManagerType,
   EntityName,
   EntityProperty,
   FilterQuery,
   FindOneOptions,
   FindOptions,
+  LoggingOptions,
   Transaction as MikroTransaction,
   ObjectQuery,
   OrderDefinition,
   Primary,
 } from '@mikro-orm/core';
-import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
+import { type EntityManager, PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type {
+  AnyQueryBuilder,
+  NativeQueryBuilder,
+  QueryResult,
+  RawQueryFragment,
+  SqlEntityManager,
+} from '@mikro-orm/sql';
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
 import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
+import { hasWritten, ReadYourWritesEntityManager } from './read-your-writes.js';
+import { ReplicaConnection, type ReplicaOptions, readConnection } from './replica-connection.js';
 import { isDeclaredRead, retryableRead } from './retryable-read.js';
 import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
@@ -124,20 +135,55 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
 type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
 /**
- * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every
- * replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM CLI cannot drop data either).
+ * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and a
+ * `ReplicaConnection` for every replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM
+ * CLI cannot drop data either). Reads outside a transaction go to a replica that is up, unless
+ * their Session has written (see `ReadYourWritesEntityManager`); everything else to the primary.
  */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {
     super(config);
     const self = this as unknown as {
       connection: PostgreSqlConnection;
-      replicas: PostgreSqlConnection[];
+      replicas: ReplicaConnection[];
       platform: SafeSchemaPostgreSqlPlatform;
     };
     self.platform = new SafeSchemaPostgreSqlPlatform();
     self.connection = new ResilientPostgreSqlConnection(this.config);
-    self.replicas = this.createReplicas((replica) => new ResilientPostgreSqlConnection(this.config, replica, 'read'));
+    self.replicas = this.createReplicas(
+      (replica) => new ReplicaConnection(this.config, replica as ReplicaOptions, () => this.connection),
+    ) as ReplicaConnection[];
+  }
+
+  /** The read replicas (empty without any), for health checks. */
+  get replicaConnections(): readonly ReplicaConnection[] {
+    return this.replicas as unknown as ReplicaConnection[];
+  }
+
+  override getConnection(type: ConnectionType = 'write'): PostgreSqlConnection {
+    if (type === 'write') return this.connection;
+    return readConnection(this.replicaConnections, this.connection);
+  }
+
+  /** With replicas, Sessions remember their writes (an `entityManager` of the application's own must extend it). */
+  override createEntityManager(useContext?: boolean): this[typeof EntityManagerType] {
+    if (this.replicas.length === 0) return super.createEntityManager(useContext);
+    const Manager = this.config.get('entityManager', ReadYourWritesEntityManager) as typeof ReadYourWritesEntityManager;
+    return new Manager(this.config, this, this.metadata, useContext) as unknown as this[typeof EntityManagerType];
+  }
+
+  /** `em.createQueryBuilder()` of a Session that wrote reads from the primary. */
+  override createQueryBuilder<T extends object>(
+    entityName: EntityName<T> | AnyQueryBuilder<T>,
+    ctx?: Transaction,
+    connectionType?: ConnectionType,
+    convertCustomTypes?: boolean,
+    loggerContext?: LoggingOptions,
+    alias?: string,
+    em?: SqlEntityManager,
+  ): AnyQueryBuilder<T> {
+    const type = hasWritten(em as EntityManager | undefined) ? 'write' : connectionType;
+    return super.createQueryBuilder<T>(entityName, ctx, type, convertCustomTypes, loggerContext, alias, em);
   }
 
   /** Our own errors (a missing database) reach the caller as they are, not disguised as a driver error. */
@@ -147,13 +193,14 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   }
 
   // MikroORM's own reads: every statement they send is a select the ORM built from entity metadata.
+  // A Session that wrote reads its writes back from the primary.
 
   override find<T extends object, P extends string = never, F extends string = never, E extends string = never>(
     entityName: EntityName<T>,
     where: ObjectQuery<T>,
     options?: FindOptions<T, P, F, E>,
   ): Promise<EntityData<T>[]> {
-    return retryableRead(() => super.find(entityName, where, options));
+    return retryableRead(() => super.find(entityName, where, primaryIfWritten(options)));
   }
 
   override findOne<T extends object, P extends string = never, F extends string = never, E extends string = never>(
@@ -161,7 +208,7 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     where: ObjectQuery<T>,
     options?: FindOneOptions<T, P, F, E>,
   ): Promise<EntityData<T> | null> {
-    return retryableRead(() => super.findOne(entityName, where, options));
+    return retryableRead(() => super.findOne(entityName, where, primaryIfWritten(options)));
   }
 
   override count<T extends object>(
@@ -169,7 +216,7 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     where: unknown,
     options?: CountOptions<T>,
   ): Promise<number> {
-    return retryableRead(() => super.count(entityName, where, options));
+    return retryableRead(() => super.count(entityName, where, primaryIfWritten(options)));
   }
 
   override loadFromPivotTable<T extends object, O extends object>(
@@ -181,6 +228,16 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     options?: FindOptions<T, never, never, never>,
     pivotJoin?: boolean,
   ): Promise<Dictionary<T[]>> {
-    return retryableRead(() => super.loadFromPivotTable(prop, owners, where, orderBy, ctx, options, pivotJoin));
+    return retryableRead(() =>
+      super.loadFromPivotTable(prop, owners, where, orderBy, ctx, primaryIfWritten(options), pivotJoin),
+    );
   }
+}
+
+/** The options MikroORM passes its reads carry the Session that asked (`em`). */
+function primaryIfWritten<O extends { em?: unknown; connectionType?: ConnectionType }>(
+  options: O | undefined,
+): O | undefined {
+  if (!hasWritten(options?.em as EntityManager | undefined)) return options;
+  return { ...(options as O), connectionType: 'write' };
 }

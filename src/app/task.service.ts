@@ -38,10 +38,14 @@ export class TaskService {
    * One task, read only. A plain query through the Session (same connection, same transaction,
    * logged with DB_ECHO) instead of `findOne`: no entity, no identity map, nothing to flush, and
    * about half the CPU of the whole request (see BENCHMARKS.md). Declared a read, so a lost
-   * connection costs a retry rather than an error, as it would with `findOne`.
+   * connection costs a retry rather than an error, as it would with `findOne`; and sent to a read
+   * replica when there is one, as `findOne` would be (a raw statement goes to the primary unless
+   * it asks for `connectionType: 'read'`).
    */
   async view(id: number): Promise<TaskView> {
-    const row: TaskRow | undefined = await retryableRead(() => this.session.execute<TaskRow>(SELECT_TASK, [id], 'get'));
+    const row: TaskRow | undefined = await retryableRead(() =>
+      this.session.execute<TaskRow>(SELECT_TASK, [id], { method: 'get', connectionType: 'read' }),
+    );
     if (!row) throw notFound(`task ${id} does not exist`);
     return rowToTaskView(row, this.session.getPlatform());
   }

@@ -1,0 +1,69 @@
+import { describeEndpoint, type ParsedConnectionUrl, parseConnectionUrl } from './connection-url.js';
+
+export const REPLICA_URLS_VARIABLE = 'DATABASE_REPLICA_URLS';
+
+/** One read replica as configured: its URL, split like `DATABASE_URL`, and a name for logs and health. */
+export interface ReplicaUrl {
+  /** `replica-1` for the first URL of `DATABASE_REPLICA_URLS`: health reports name replicas this way, never by host. */
+  name: string;
+  url: ParsedConnectionUrl;
+  /** `host:port/database`, for messages (never the password). */
+  endpoint: string;
+}
+
+/**
+ * Parses `DATABASE_REPLICA_URLS`: comma-separated URLs, each validated like `DATABASE_URL` (TLS
+ * parameters honoured). Problems name the variable and the entry (1-based), never the URL itself.
+ * A comma inside a password or a parameter must be written `%2C`.
+ */
+export function parseReplicaUrls(raw: string | undefined): { replicas: ReplicaUrl[] } | { problems: string[] } {
+  const value = raw?.trim();
+  if (!value) return { replicas: [] };
+  const problems: string[] = [];
+  const replicas: ReplicaUrl[] = [];
+  value.split(',').forEach((entry, index) => {
+    const label = `${REPLICA_URLS_VARIABLE} entry ${index + 1}`;
+    if (entry.trim() === '') {
+      problems.push(`${label} is empty (separate replica URLs with single commas, write a comma inside a URL as %2C)`);
+      return;
+    }
+    const parsed = parseConnectionUrl(entry.trim(), label);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else {
+      const { url } = parsed;
+      replicas.push({
+        name: `replica-${index + 1}`,
+        url,
+        endpoint: describeEndpoint(url.host, url.port, url.database),
+      });
+    }
+  });
+  return problems.length > 0 ? { problems } : { replicas };
+}
+
+/** The overrides that would bypass or break what `DATABASE_REPLICA_URLS` sets up. */
+export function replicaOverrideProblems(
+  overrides: { replicas?: unknown; entityManager?: unknown },
+  replicaCount: number,
+  embedded: boolean,
+  readYourWrites: abstract new (...args: never[]) => unknown,
+): string[] {
+  const problems: string[] = [];
+  if (overrides.replicas !== undefined) {
+    problems.push(
+      `replicas is set through ${REPLICA_URLS_VARIABLE} (comma-separated URLs, each validated like DATABASE_URL, TLS honoured, pools supervised)`,
+    );
+  }
+  if (replicaCount > 0 && embedded) {
+    problems.push(
+      `${REPLICA_URLS_VARIABLE} needs DATABASE_URL: the embedded PostgreSQL has no replicas; set DATABASE_URL to the primary`,
+    );
+  }
+  const manager = overrides.entityManager;
+  if (replicaCount > 0 && typeof manager === 'function' && !(manager.prototype instanceof readYourWrites)) {
+    problems.push(
+      `entityManager must extend ReadYourWritesEntityManager when ${REPLICA_URLS_VARIABLE} is set, or a Session would read its own writes from a replica that may not have them yet`,
+    );
+  }
+  return problems;
+}
