@@ -56,12 +56,22 @@ export class TaskService {
     return task;
   }
 
+  /**
+   * The task a change is about, read from the primary: a read replica may not have replayed a task
+   * created a moment ago (another request), and a change must not be decided on stale data.
+   */
+  async getForChange(id: number): Promise<Task> {
+    const task = await this.session.findOne(TaskSchema, id, { connectionType: 'write' });
+    if (!task) throw notFound(`task ${id} does not exist`);
+    return task;
+  }
+
   async update(id: number, input: UpdateTaskInput): Promise<Task> {
-    const task = await this.get(id);
+    const task = await this.getForChange(id);
     return this.session.assign(task, input);
   }
 
   async remove(id: number): Promise<void> {
-    this.session.remove(await this.get(id));
+    this.session.remove(await this.getForChange(id));
   }
 }
