@@ -118,8 +118,9 @@ describe('read replicas under faults: a real streaming replica (pg_basebackup -R
     await sleep(1500);
     const duringOutage = await readiness();
     await sleep(1500);
-    await cluster.startReplica();
     const restartedAt = Date.now();
+    await cluster.startReplica();
+    const acceptingMs = Date.now() - restartedAt;
     const back = await service.waitFor(startsWith(BACK), 15_000);
     await sleep(500);
     const rateAfter = await replicaReadRate();
