@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ConnectionType, EventSubscriber, ForkOptions } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { EmExecuteOptions } from '@mikro-orm/sql';
@@ -27,9 +28,20 @@ function markWritten(em: EntityManager): void {
   if (!session.global) writesFor(session).happened = true;
 }
 
-/** True when the Session (or the one of the current request, for the global EntityManager) has written. */
+/**
+ * The Session whose read (`find`, `populate`, ...) is running. MikroORM hands the Session to the
+ * driver with most reads, but not with all of them (a many-to-many collection loaded through its
+ * pivot table), so the reading methods are run inside this.
+ */
+const readingSession = new AsyncLocalStorage<EntityManager>();
+
+/**
+ * True when the Session (or the one of the current request, for the global EntityManager) has
+ * written; without one, the Session whose read is running.
+ */
 export function hasWritten(em: EntityManager | undefined): boolean {
-  return em !== undefined && writesOf.get(em.getContext(false))?.happened === true;
+  const session = em ?? readingSession.getStore();
+  return session !== undefined && writesOf.get(session.getContext(false))?.happened === true;
 }
 
 /**
@@ -71,6 +83,20 @@ export class ReadYourWritesEntityManager extends EntityManager {
   }
 }
 
+/** The EntityManager methods that read, and everything they load on the way (populate, collections). */
+const READ_METHODS = [
+  'find',
+  'findAll',
+  'findOne',
+  'findOneOrFail',
+  'findAndCount',
+  'findByCursor',
+  'count',
+  'populate',
+  'refresh',
+  'refreshOrFail',
+];
+
 /**
  * The EntityManager methods that write without a flush, and how to tell from their arguments.
  * A raw `execute` may write (only its author knows) unless it asked for a replica.
@@ -89,15 +115,24 @@ const WRITE_METHODS: Record<string, (args: unknown[]) => boolean> = {
 
 // Wrapped on the prototype rather than overridden one by one: these methods are overloaded and
 // generic, and every overload simply forwards here.
-for (const [method, writes] of Object.entries(WRITE_METHODS)) {
+function wrap(method: string, around: (em: EntityManager, args: unknown[], call: () => unknown) => unknown): void {
   const original = (EntityManager.prototype as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
   if (typeof original !== 'function') throw new Error(`EntityManager.${method} is missing: MikroORM changed its API`);
   Object.defineProperty(ReadYourWritesEntityManager.prototype, method, {
     configurable: true,
     writable: true,
     value(this: EntityManager, ...args: unknown[]) {
-      if (writes(args)) markWritten(this);
-      return original.apply(this, args);
+      return around(this, args, () => original.apply(this, args));
     },
+  });
+}
+
+for (const method of READ_METHODS) {
+  wrap(method, (em, _args, call) => readingSession.run(em.getContext(false), call));
+}
+for (const [method, writes] of Object.entries(WRITE_METHODS)) {
+  wrap(method, (em, args, call) => {
+    if (writes(args)) markWritten(em);
+    return call();
   });
 }

@@ -27,6 +27,20 @@ const Note = defineEntity({
   },
 });
 
+/** A many-to-many collection is loaded through its pivot table, a read MikroORM sends without naming the Session. */
+const Label = defineEntity({
+  name: 'Label',
+  properties: {
+    id: p.integer().primary(),
+    name: p.string(),
+    servedBy: p.integer().formula('inet_server_port()').persist(false).nullable(),
+  },
+});
+const Post = defineEntity({
+  name: 'Post',
+  properties: { id: p.integer().primary(), title: p.string(), labels: () => p.manyToMany(Label).owner() },
+});
+
 const DATABASE = 'app';
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -38,7 +52,7 @@ interface App {
 
 async function startApp(env: Record<string, string>): Promise<App> {
   const container = new Container();
-  container.load(databaseModule(loadDatabaseConfig({ entities: [Note] }, { DB_POOL_MIN: '2', ...env })));
+  container.load(databaseModule(loadDatabaseConfig({ entities: [Note, Label, Post] }, { DB_POOL_MIN: '2', ...env })));
   const lifecycle = container.get(AppLifecycle).useLogger(silent);
   await lifecycle.start();
   return { container, lifecycle, orm: container.get(MikroORM) };
@@ -171,6 +185,31 @@ describe('read replicas: a real streaming replica of a PostgreSQL 15 started by 
         await cluster.primaryQuery('delete from note where body in ($1, $2)', [body, `before ${body}`], DATABASE);
       },
     );
+    it('after a flush, a many-to-many collection loaded through its pivot table also comes from the primary', async () => {
+      await cluster.pauseReplay();
+      try {
+        await withSession(app.container, async (session) => {
+          const post = session.create(Post, { title: 'labelled', labels: [{ name: 'a' }, { name: 'b' }] });
+          await session.flush();
+          const selectIn = await session.fork().findOneOrFail(Post, post.id, {
+            populate: ['labels'],
+            strategy: 'select-in',
+          });
+          expect(selectIn.labels.getItems().map((label) => label.servedBy)).toEqual([
+            cluster.primaryPort,
+            cluster.primaryPort,
+          ]);
+          const lazy = await session.fork().findOneOrFail(Post, post.id);
+          await lazy.labels.init();
+          expect(lazy.labels.getItems().map((label) => label.servedBy)).toEqual([
+            cluster.primaryPort,
+            cluster.primaryPort,
+          ]);
+        });
+      } finally {
+        await cluster.resumeReplay();
+      }
+    });
   });
 
   it('measures the lag: 0 when the replica has replayed everything, growing while replay is paused and the primary writes', async () => {
