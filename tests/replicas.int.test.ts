@@ -3,6 +3,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Container } from 'inversify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main as replicasExample } from '../examples/replicas.js';
 import {
   AppLifecycle,
   databaseModule,
@@ -210,6 +211,20 @@ describe('read replicas: a real streaming replica of a PostgreSQL 15 started by 
         await cluster.resumeReplay();
       }
     });
+  });
+
+  it('runs the README example (examples/replicas.ts) while the replica lags: the deposit reads the primary, the Session that wrote sees it', async () => {
+    await cluster.createDatabase('bank');
+    await cluster.pauseReplay();
+    try {
+      const accounts = await replicasExample({
+        DATABASE_URL: cluster.primaryUrl('bank'),
+        DATABASE_REPLICA_URLS: cluster.replicaUrl('bank'),
+      });
+      expect(accounts).toEqual([{ id: 1, balance: 5 }]);
+    } finally {
+      await cluster.resumeReplay();
+    }
   });
 
   it('measures the lag: 0 when the replica has replayed everything, growing while replay is paused and the primary writes', async () => {
