@@ -12,17 +12,21 @@ export interface ReplicaUrl {
 }
 
 /**
- * Parses `DATABASE_REPLICA_URLS`: comma-separated URLs, each validated like `DATABASE_URL` (TLS
- * parameters honoured). Problems name the variable and the entry (1-based), never the URL itself.
- * A comma inside a password or a parameter must be written `%2C`.
+ * Parses `DATABASE_REPLICA_URLS` (`variable`: its name, prefixed for a second database):
+ * comma-separated URLs, each validated like `DATABASE_URL` (TLS parameters honoured). Problems name
+ * the variable and the entry (1-based), never the URL itself. A comma inside a password or a
+ * parameter must be written `%2C`.
  */
-export function parseReplicaUrls(raw: string | undefined): { replicas: ReplicaUrl[] } | { problems: string[] } {
+export function parseReplicaUrls(
+  raw: string | undefined,
+  variable: string,
+): { replicas: ReplicaUrl[] } | { problems: string[] } {
   const value = raw?.trim();
   if (!value) return { replicas: [] };
   const problems: string[] = [];
   const replicas: ReplicaUrl[] = [];
   value.split(',').forEach((entry, index) => {
-    const label = `${REPLICA_URLS_VARIABLE} entry ${index + 1}`;
+    const label = `${variable} entry ${index + 1}`;
     if (entry.trim() === '') {
       problems.push(`${label} is empty (separate replica URLs with single commas, write a comma inside a URL as %2C)`);
       return;
@@ -41,28 +45,37 @@ export function parseReplicaUrls(raw: string | undefined): { replicas: ReplicaUr
   return problems.length > 0 ? { problems } : { replicas };
 }
 
+/** What `replicaOverrideProblems` checks the overrides against. */
+export interface ReplicaSetting {
+  /** `DATABASE_REPLICA_URLS`, prefixed for a second database. */
+  variable: string;
+  /** `DATABASE_URL`, prefixed the same way. */
+  primaryVariable: string;
+  count: number;
+  embedded: boolean;
+  readYourWrites: abstract new (...args: never[]) => unknown;
+}
+
 /** The overrides that would bypass or break what `DATABASE_REPLICA_URLS` sets up. */
 export function replicaOverrideProblems(
   overrides: { replicas?: unknown; entityManager?: unknown },
-  replicaCount: number,
-  embedded: boolean,
-  readYourWrites: abstract new (...args: never[]) => unknown,
+  { variable, primaryVariable, count, embedded, readYourWrites }: ReplicaSetting,
 ): string[] {
   const problems: string[] = [];
   if (overrides.replicas !== undefined) {
     problems.push(
-      `replicas is set through ${REPLICA_URLS_VARIABLE} (comma-separated URLs, each validated like DATABASE_URL, TLS honoured, pools supervised)`,
+      `replicas is set through ${variable} (comma-separated URLs, each validated like DATABASE_URL, TLS honoured, pools supervised)`,
     );
   }
-  if (replicaCount > 0 && embedded) {
+  if (count > 0 && embedded) {
     problems.push(
-      `${REPLICA_URLS_VARIABLE} needs DATABASE_URL: the embedded PostgreSQL has no replicas; set DATABASE_URL to the primary`,
+      `${variable} needs ${primaryVariable}: the embedded PostgreSQL has no replicas; set ${primaryVariable} to the primary`,
     );
   }
   const manager = overrides.entityManager;
-  if (replicaCount > 0 && typeof manager === 'function' && !(manager.prototype instanceof readYourWrites)) {
+  if (count > 0 && typeof manager === 'function' && !(manager.prototype instanceof readYourWrites)) {
     problems.push(
-      `entityManager must extend ReadYourWritesEntityManager when ${REPLICA_URLS_VARIABLE} is set, or a Session would read its own writes from a replica that may not have them yet`,
+      `entityManager must extend ReadYourWritesEntityManager when ${variable} is set, or a Session would read its own writes from a replica that may not have them yet`,
     );
   }
   return problems;

@@ -6,7 +6,6 @@ import type {
   Dictionary,
   DriverException,
   EntityData,
-  EntityManagerType,
   EntityName,
   EntityProperty,
   FilterQuery,
@@ -31,7 +30,7 @@ import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
 import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
-import { hasWritten, ReadYourWritesEntityManager } from './read-your-writes.js';
+import { hasWritten } from './read-your-writes.js';
 import { ReplicaConnection, type ReplicaOptions, readConnection } from './replica-connection.js';
 import { isDeclaredRead, retryableRead } from './retryable-read.js';
 import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
@@ -163,13 +162,6 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   override getConnection(type: ConnectionType = 'write'): PostgreSqlConnection {
     if (type === 'write') return this.connection;
     return readConnection(this.replicaConnections, this.connection);
-  }
-
-  /** With replicas, Sessions remember their writes (an `entityManager` of the application's own must extend it). */
-  override createEntityManager(useContext?: boolean): this[typeof EntityManagerType] {
-    if (this.replicas.length === 0) return super.createEntityManager(useContext);
-    const Manager = this.config.get('entityManager', ReadYourWritesEntityManager) as typeof ReadYourWritesEntityManager;
-    return new Manager(this.config, this, this.metadata, useContext) as unknown as this[typeof EntityManagerType];
   }
 
   /** `em.createQueryBuilder()` of a Session that wrote reads from the primary. */
