@@ -235,7 +235,10 @@ function refillToMin(pool: Pool, min: number, acquire: () => Promise<PoolClient>
   }).unref();
 }
 
-/** `pg` exposes these flags only as underscore fields; they are stable across pg 8. */
+/**
+ * `pg` exposes these flags only as private fields (`_queryable`, `_ending` on a client, `ending`,
+ * `ended` on a pool), stable across pg 8; tests/dependency-internals.int.test.ts fails if they go.
+ */
 function isQueryable(client: PoolClient): boolean {
   const flags = client as unknown as { _queryable?: boolean; _ending?: boolean };
   return flags._queryable !== false && flags._ending !== true;

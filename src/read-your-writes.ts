@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ConnectionType, EventSubscriber, ForkOptions } from '@mikro-orm/core';
-import { EntityManager } from '@mikro-orm/postgresql';
-import type { EmExecuteOptions } from '@mikro-orm/sql';
+import { type EmExecuteOptions, EntityManager } from '@mikro-orm/postgresql';
 
 /** Whether a Session wrote: one record shared by the Session and every fork made from it. */
 interface Writes {

@@ -69,7 +69,7 @@ export function replicaOverrideProblems(
   }
   if (count > 0 && embedded) {
     problems.push(
-      `${variable} needs ${primaryVariable}: the embedded PostgreSQL has no replicas; set ${primaryVariable} to the primary`,
+      `${variable} cannot be used with the embedded PostgreSQL (it has no replicas): unset it, or use ${primaryVariable} for the primary instead of the embedded server`,
     );
   }
   const manager = overrides.entityManager;

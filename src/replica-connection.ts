@@ -1,7 +1,11 @@
 import type { Socket } from 'node:net';
 import type { AnyEntity, Configuration, ConnectionOptions, Dictionary, EntityData, Transaction } from '@mikro-orm/core';
-import { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
+import {
+  type NativeQueryBuilder,
+  PostgreSqlConnection,
+  type QueryResult,
+  type RawQueryFragment,
+} from '@mikro-orm/postgresql';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { queryWithin } from './bounded-query.js';
 import { causeChain, endedOnlyTheStatement } from './database-errors.js';

@@ -17,14 +17,16 @@ import type {
   OrderDefinition,
   Primary,
 } from '@mikro-orm/core';
-import { type EntityManager, PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type {
-  AnyQueryBuilder,
-  NativeQueryBuilder,
-  QueryResult,
-  RawQueryFragment,
-  SqlEntityManager,
-} from '@mikro-orm/sql';
+import {
+  type AnyQueryBuilder,
+  type EntityManager,
+  type NativeQueryBuilder,
+  PostgreSqlConnection,
+  PostgreSqlDriver,
+  type QueryResult,
+  type RawQueryFragment,
+  type SqlEntityManager,
+} from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
@@ -138,6 +140,9 @@ type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : nev
  * `ReplicaConnection` for every replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM
  * CLI cannot drop data either). Reads outside a transaction go to a replica that is up, unless
  * their Session has written (see `ReadYourWritesEntityManager`); everything else to the primary.
+ * It replaces the driver's `connection`, `replicas` and `platform` fields, which MikroORM keeps
+ * protected (not a public API); tests/dependency-internals.int.test.ts fails if a MikroORM version
+ * stops using them.
  */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {

@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { describe, expect, it } from 'vitest';
+import { EmbeddedDatabase, embeddedDatabaseConfig } from '../src/embedded/index.js';
 import {
   type DatabaseConfigOverrides,
   InversifyMikroOrmError,
@@ -79,6 +80,17 @@ describe('DATABASE_REPLICA_URLS', () => {
     expect(error.message).not.toContain(REPLICA_PASSWORD);
   });
 
+  it('reads REPORTS_DATABASE_REPLICA_URLS for a database loaded with the REPORTS_ prefix, and names it in errors', () => {
+    const env = { REPORTS_DATABASE_URL: PRIMARY, REPORTS_DATABASE_REPLICA_URLS: REPLICA_1, DATABASE_REPLICA_URLS: 'x' };
+    const config = loadDatabaseConfig({}, env, { prefix: 'REPORTS_' });
+    expect((config.replicas as ReplicaOptions[]).map((replica) => replica.endpoint)).toEqual([
+      'replica-a.example.com:6432/tasks',
+    ]);
+    expect(() =>
+      loadDatabaseConfig({}, { ...env, REPORTS_DATABASE_REPLICA_URLS: 'not a url' }, { prefix: 'REPORTS_' }),
+    ).toThrow('REPORTS_DATABASE_REPLICA_URLS entry 1 is not a valid URL');
+  });
+
   it('reads DB_REPLICA_TIMEOUT_MS, validated like the other settings, and lets lifecycle.replicaTimeoutMs win', () => {
     const env = { DATABASE_URL: PRIMARY, DATABASE_REPLICA_URLS: REPLICA_1, DB_REPLICA_TIMEOUT_MS: '1500' };
     expect((loadDatabaseConfig({}, env).replicas as ReplicaOptions[])[0]?.replicaTimeoutMs).toBe(1500);
@@ -94,8 +106,9 @@ describe('DATABASE_REPLICA_URLS', () => {
     expect(configError(withReplicas, { replicas: [{ clientUrl: REPLICA_2 }] }).message).toContain(
       'replicas is set through DATABASE_REPLICA_URLS',
     );
-    expect(configError({ DATABASE_REPLICA_URLS: REPLICA_1 }).message).toContain(
-      'DATABASE_REPLICA_URLS needs DATABASE_URL',
+    const embedded = new EmbeddedDatabase({ dataDir: '/nonexistent/never-started', database: 'app' });
+    expect(() => embeddedDatabaseConfig(embedded, {}, { DATABASE_REPLICA_URLS: REPLICA_1 })).toThrow(
+      'DATABASE_REPLICA_URLS cannot be used with the embedded PostgreSQL (it has no replicas)',
     );
     class PlainManager extends EntityManager {}
     expect(configError(withReplicas, { entityManager: PlainManager }).message).toContain(

@@ -1,8 +1,7 @@
 import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
-import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
-import { registerSessionPerRequest } from '../index.js';
+import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
 import { notFound } from './api-error.js';
 import { prepareGracefulDrain } from './graceful-drain.js';
 import { HttpErrorFilter, sendError } from './http-error-filter.js';
@@ -28,7 +27,7 @@ export async function buildServer(container: Container, { logger }: ServerOption
   });
   acceptUtf8JsonOnly(app);
   prepareGracefulDrain(app);
-  registerSessionPerRequest(app, container.get(MikroORM));
+  await app.register(registerSessionPerRequest, { container });
   applyResponseSchemas(app);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
