@@ -15,7 +15,7 @@ import { withTimeout } from './timeout.js';
 
 export const DEFAULT_REPLICA_TIMEOUT_MS = 5000;
 /** A replica that failed is left alone this long, then probed, and reads return to it once it answers. */
-export const REPLICA_RETRY_AFTER_MS = 1000;
+const REPLICA_RETRY_AFTER_MS = 1000;
 
 /** MikroORM's replica options, plus what this library needs to route reads around a failing replica. */
 export interface ReplicaOptions extends ConnectionOptions {

@@ -15,7 +15,7 @@ export interface ReplicaHealthOptions {
 }
 
 /** The read replicas of the ORM's driver (none unless `DATABASE_REPLICA_URLS` is set). */
-export function replicasOf(orm: Orm): readonly ReplicaConnection[] {
+function replicasOf(orm: Orm): readonly ReplicaConnection[] {
   const { replicaConnections } = orm.driver as { replicaConnections?: readonly unknown[] };
   return (replicaConnections ?? []).filter((replica) => replica instanceof ReplicaConnection);
 }
