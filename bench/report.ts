@@ -40,8 +40,8 @@ export function rows(results: BenchResults): Row[] {
       const isRead = endpoint.startsWith('GET');
       for (const [kind, label] of [
         ['a', '(a) Tasks API'],
-        ['b', '(b) hand-wired MikroORM'],
-        ['c', '(c) raw pg'],
+        ['b', '(b) hand-wired, same TaskService'],
+        ['c', '(c) raw pg, no ORM'],
       ] as const) {
         out.push({
           figure: `2. \`${endpoint}\` ${label}: req/s, p50 / p99`,
@@ -51,14 +51,14 @@ export function rows(results: BenchResults): Row[] {
         });
       }
       out.push({
-        figure: `2. \`${endpoint}\` a/b (the binding is free)`,
+        figure: `2. \`${endpoint}\` a/b (same handlers: the binding is free)`,
         value: '',
         ratio: number(f.ratioAB, 3),
         target: '≥ 0.98',
         pass: f.ratioAB >= 0.98,
       });
       out.push({
-        figure: `2. \`${endpoint}\` a/c (against the raw pg floor)`,
+        figure: `2. \`${endpoint}\` a/c (ORM path against raw SQL, the floor)`,
         value: '',
         ratio: number(f.ratioAC, 3),
         target: isRead ? '≥ 0.60' : '',

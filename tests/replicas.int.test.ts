@@ -268,6 +268,39 @@ describe('read replicas: a real streaming replica of a PostgreSQL 15 started by 
     }
   });
 
+  describe('the Tasks API on the replica, while it lags (replay paused)', () => {
+    let tasks: TasksApp;
+
+    beforeAll(async () => {
+      tasks = await startTasksApp({
+        DATABASE_URL: cluster.primaryUrl(DATABASE),
+        DATABASE_REPLICA_URLS: cluster.replicaUrl(DATABASE),
+        DB_POOL_MIN: '2',
+      });
+    });
+
+    afterAll(async () => {
+      await tasks?.lifecycle.stop();
+    });
+
+    it('changes read what they change from the primary: PATCH and DELETE of a task created a moment ago succeed, while a GET in a new request reads the replica and answers 404', async () => {
+      await cluster.waitForReplay();
+      await cluster.pauseReplay();
+      try {
+        const create = async (title: string) =>
+          (await tasks.app.inject({ method: 'POST', url: '/tasks', payload: { title } })).json() as { id: number };
+        const patched = await create('patch me');
+        const deleted = await create('delete me');
+        const read = await tasks.app.inject({ method: 'GET', url: `/tasks/${patched.id}` });
+        const patch = await tasks.app.inject({ method: 'PATCH', url: `/tasks/${patched.id}`, payload: { done: true } });
+        const remove = await tasks.app.inject({ method: 'DELETE', url: `/tasks/${deleted.id}` });
+        expect([read.statusCode, patch.statusCode, remove.statusCode]).toEqual([404, 200, 204]);
+      } finally {
+        await cluster.resumeReplay();
+      }
+    });
+  });
+
   describe('with a second replica that does not exist (nothing listens on its port)', () => {
     let tasks: TasksApp;
     let deadPort: number;

@@ -1,6 +1,5 @@
-import 'reflect-metadata';
 import { type AnyEntity, defineEntity, type EntitySchema, p } from '@mikro-orm/core';
-import { runService } from '../../src/app/service.js';
+import { runTasksApi } from './tasks-api.js';
 
 /**
  * The Tasks API with BENCH_ENTITIES entities in all (default 200): Task plus generated ones, each
@@ -28,4 +27,4 @@ function generate(count: number): EntitySchema<AnyEntity>[] {
   return entities;
 }
 
-await runService({ extraEntities: generate(total - 1) });
+await runTasksApi({ extraEntities: generate(total - 1) });

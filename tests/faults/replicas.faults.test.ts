@@ -232,6 +232,7 @@ describe('read replicas under faults: a real streaming replica (pg_basebackup -R
     await cluster.pauseReplay();
     let stalePaused: number;
     let patched: number;
+    let deleted: number;
     let lagging: Awaited<ReturnType<typeof readiness>>;
     try {
       stalePaused = await staleAfterWrite(20);
@@ -244,6 +245,7 @@ describe('read replicas under faults: a real streaming replica (pg_basebackup -R
           body: JSON.stringify({ done: true }),
         })
       ).status;
+      deleted = (await fetch(`${base}/tasks/${await create('deleted at once')}`, { method: 'DELETE' })).status;
       await sleep(5500);
       await create('one more write, so the replica has something left to replay');
       lagging = await readiness();
@@ -258,11 +260,12 @@ describe('read replicas under faults: a real streaming replica (pg_basebackup -R
       promise:
         'a Session reads its own writes (from the primary); another request reads the replica and may see data up to the lag old; /health/ready stays 200 and reports the replica lagging',
       test: TEST_FILE,
-      sent: 442,
-      detail: `streaming normally: ${staleStreaming} of 200 reads stale (404); replay paused: ${stalePaused} of 20 stale, a PATCH of a task created a moment before answered ${patched}; readiness ${lagging.status} with replica-1 ${lagging.body.replicas?.[0]?.status} (lag ${lagSeconds.toFixed(1)} s)`,
+      sent: 444,
+      detail: `streaming normally: ${staleStreaming} of 200 reads stale (404); replay paused: ${stalePaused} of 20 stale, a PATCH and a DELETE of tasks created a moment before answered ${patched} and ${deleted}; readiness ${lagging.status} with replica-1 ${lagging.body.replicas?.[0]?.status} (lag ${lagSeconds.toFixed(1)} s)`,
     });
     expect(stalePaused).toBe(20);
     expect(patched).toBe(200);
+    expect(deleted).toBe(204);
     expect(lagging.status).toBe(200);
     expect(lagging.body.replicas).toEqual([expect.objectContaining({ name: 'replica-1', status: 'lagging' })]);
   });
