@@ -1,4 +1,4 @@
-import { LockMode } from '@mikro-orm/core';
+import { type FindOneOptions, LockMode } from '@mikro-orm/core';
 import { Transactional } from '@mikro-orm/decorators/legacy';
 import type { EntityRepository } from '@mikro-orm/postgresql';
 import { inject, injectable } from 'inversify';
@@ -50,18 +50,25 @@ export class TaskService {
    */
   @Transactional()
   async update(id: number, input: UpdateTaskInput): Promise<TaskView> {
-    const task = this.tasks.assign(await this.find(id, LockMode.PESSIMISTIC_WRITE), input);
+    const task = this.tasks.assign(await this.find(id, { lockMode: LockMode.PESSIMISTIC_WRITE }), input);
     await this.session.flush();
     return toTaskView(task);
   }
 
+  /**
+   * The task is read from the primary: a read replica may not have replayed a task created a
+   * moment ago (in another request), and a removal must not be decided on stale data.
+   */
   async remove(id: number): Promise<void> {
-    this.session.remove(await this.find(id));
+    this.session.remove(await this.find(id, { connectionType: 'write' }));
     await this.session.flush();
   }
 
-  private async find(id: number, lockMode?: LockMode): Promise<Task> {
-    const task = await this.tasks.findOne(id, { lockMode });
+  private async find(
+    id: number,
+    options: Pick<FindOneOptions<Task>, 'lockMode' | 'connectionType'> = {},
+  ): Promise<Task> {
+    const task = await this.tasks.findOne(id, options);
     if (!task) throw notFound(`task ${id} does not exist`);
     return task;
   }
