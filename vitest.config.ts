@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Examples import the package by name, as users do; in this repo that is the source.
-    alias: { 'inversify-mikro-orm': path.resolve('src/index.ts') },
+    alias: [
+      { find: /^inversify-mikro-orm$/, replacement: path.resolve('src/index.ts') },
+      { find: /^inversify-mikro-orm\/metrics$/, replacement: path.resolve('src/metrics/index.ts') },
+    ],
   },
   test: {
     include: ['tests/**/*.test.ts'],

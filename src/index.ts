@@ -11,6 +11,8 @@ export { AppLifecycle } from './lifecycle.js';
 export type { Logger } from './logger.js';
 export type { PoolSettings } from './pool.js';
 export { nativePool, poolStats } from './pool.js';
+export type { ConnectionCounts, PoolFigures, RetirementReason, SchemaStepFigures } from './pool-figures.js';
+export { poolFigures } from './pool-figures.js';
 export { registerSessionPerRequest, withSession } from './request-context.js';
 export { ResilientPostgreSqlConnection, ResilientPostgreSqlDriver } from './resilient-driver.js';
 export { retryableRead } from './retryable-read.js';

@@ -6,6 +6,7 @@ import { watchForLeaks } from './leak-detector.js';
 import { type Logger, stderrLogger } from './logger.js';
 import type { Orm } from './orm.js';
 import { nativePool, warmPool } from './pool.js';
+import { recordSchemaStep } from './pool-figures.js';
 import { type SchemaSyncOutcome, syncSchema } from './schema-sync.js';
 import { validateScopes } from './scope-validation.js';
 import { abortable, withTimeout } from './timeout.js';
@@ -146,7 +147,7 @@ export class AppLifecycle {
     if (this.settings.schemaUpdate === 'safe') {
       this.#step = 'updating the schema';
       const began = performance.now();
-      this.#schema = await syncSchema(this.orm, signal);
+      this.#schema = await recordSchemaStep(this.orm, () => syncSchema(this.orm, signal));
       const ms = Math.round((performance.now() - began) * 100) / 100;
       this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
     }

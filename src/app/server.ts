@@ -2,6 +2,7 @@ import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
+import { Registry } from 'prom-client';
 import { registerSessionPerRequest } from '../index.js';
 import { notFound } from './api-error.js';
 import { prepareGracefulDrain } from './graceful-drain.js';
@@ -29,6 +30,8 @@ export async function buildServer(container: Container, { logger }: ServerOption
   acceptUtf8JsonOnly(app);
   prepareGracefulDrain(app);
   registerSessionPerRequest(app, container.get(MikroORM));
+  // Now, not at the first scrape: the acquire wait histogram observes from registration on.
+  container.get(Registry);
   applyResponseSchemas(app);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
