@@ -176,27 +176,31 @@ describe('acquire wait histogram', () => {
 });
 
 describe('validations and retirements', () => {
-  it('counts one failed validation, and every terminated idle connection as retired, after pg_terminate_backend and a checkout', async () => {
+  it('counts one failed validation, and every connection the pool then closed as evicted or broken, after pg_terminate_backend and a checkout', async () => {
     const started = await start({ DB_POOL_MIN: '3', DB_POOL_VALIDATE_AFTER_IDLE_MS: '0' });
     const victims = await backendPids(started.applicationName);
     expect(victims).toHaveLength(3);
     expect(await value(started, 'db_pool_validations_failed_total')).toBe(0);
+    let removed = 0;
+    started.pool.on('remove', () => removed++);
 
     terminateBlocking(db.url, victims);
     await started.orm.em.fork().execute('select 1');
 
     expect(await value(started, 'db_pool_validations_failed_total')).toBe(1);
-    // The one that failed its validation is evicted; its siblings too, unless the pool saw them die first.
-    await expect
-      .poll(async () => {
-        const counts = await retired(started);
-        return { ...counts, evictedOrBroken: Number(counts.eviction) + Number(counts.broken) };
-      })
-      .toMatchObject({ lifetime: 0, idle: 0, evictedOrBroken: 3 });
-    expect((await retired(started)).eviction).toBeGreaterThanOrEqual(1);
     await expect.poll(() => backendPids(started.applicationName)).toHaveLength(3);
     expect((await backendPids(started.applicationName)).filter((pid) => victims.includes(pid))).toEqual([]);
-    expect(await connectionGauges(started)).toEqual({ total: 3, idle: 3, waiting: 0 });
+    // The one that failed its validation is evicted; its siblings too, unless the pool saw them die first.
+    // (A connection opened while the failure was in flight may be evicted with them: it is counted as well.)
+    await expect
+      .poll(async () => {
+        const { lifetime, idle, eviction, broken } = (await retired(started)) as Record<string, number>;
+        return { lifetime, idle, evictedOrBroken: eviction + broken - removed };
+      })
+      .toEqual({ lifetime: 0, idle: 0, evictedOrBroken: 0 });
+    expect(removed).toBeGreaterThanOrEqual(3);
+    expect((await retired(started)).eviction).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => connectionGauges(started)).toEqual({ total: 3, idle: 3, waiting: 0 });
   });
 
   it('counts idle connections the server dropped as broken, with no validation failed', async () => {
