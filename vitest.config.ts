@@ -7,6 +7,7 @@ export default defineConfig({
     alias: [
       { find: /^inversify-mikro-orm$/, replacement: path.resolve('src/index.ts') },
       { find: /^inversify-mikro-orm\/metrics$/, replacement: path.resolve('src/metrics/index.ts') },
+      { find: /^inversify-mikro-orm\/testing$/, replacement: path.resolve('src/testing/index.ts') },
     ],
   },
   test: {

@@ -16,8 +16,9 @@ export async function scrapeOnce(env: NodeJS.ProcessEnv = process.env) {
   container.load(databaseModule(loadDatabaseConfig({ entities: [Visit] }, env)));
 
   const registry = new Registry();
+  // Every database bound in the container, labelled with its name (here database="default").
   // Before start(): the acquire wait histogram observes every checkout from here on.
-  registerPoolMetrics(registry, { orm: container.get(MikroORM) }); // database="default"
+  registerPoolMetrics(registry, { container });
 
   const lifecycle = container.get(AppLifecycle);
   await lifecycle.start();

@@ -135,8 +135,8 @@ export function lifecycleOverrideProblems(
       );
     } else if (spec && !isWholeNumber(value, spec.min)) {
       problems.push(`lifecycle.${key} must be a whole number >= ${spec.min} (got ${JSON.stringify(value)})`);
-    } else if (key === 'schemaUpdate' && value !== 'safe' && value !== 'off') {
-      problems.push(`lifecycle.schemaUpdate must be safe or off (got ${JSON.stringify(value)})`);
+    } else if (key === 'schemaUpdate' && value !== 'safe' && value !== 'off' && value !== 'migrate') {
+      problems.push(`lifecycle.schemaUpdate must be safe, off or migrate (got ${JSON.stringify(value)})`);
     }
   }
   return problems;

@@ -12,6 +12,7 @@ import {
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
 import { EmbeddedDatabase } from './embedded-postgres.js';
 import { InversifyMikroOrmError } from './errors.js';
+import { migrationSettingsProblems } from './migrations.js';
 import { type PoolSettings, supervisePool } from './pool.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
@@ -23,8 +24,11 @@ export interface LifecycleSettings {
   leakWarnMs: number;
   /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
   stopTimeoutMs: number;
-  /** `'safe'` adds tables and columns on start and never drops any; `'off'` leaves the schema alone. */
-  schemaUpdate: 'safe' | 'off';
+  /**
+   * `'safe'` adds tables and columns on start and never drops any; `'migrate'` applies the pending
+   * migrations (`@mikro-orm/migrations`, from `migrations.path`); `'off'` leaves the schema alone.
+   */
+  schemaUpdate: 'safe' | 'off' | 'migrate';
   pool: PoolSettings;
   /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
   embedded?: EmbeddedDatabase;
@@ -109,26 +113,57 @@ function withDotenv(env: Environment): Environment {
   return { ...fromFile, ...env };
 }
 
+export interface LoadDatabaseConfigOptions {
+  /**
+   * Reads every variable with this prefix, for a second database: `REPORTS_` reads
+   * `REPORTS_DATABASE_URL`, `REPORTS_DB_POOL_MAX`, ... (`NODE_ENV` stays unprefixed).
+   */
+  prefix?: string;
+}
+
+function checkedPrefix(prefix: string): string {
+  if (prefix !== '' && !/^[A-Z][A-Z0-9_]*_$/.test(prefix)) {
+    throw new InversifyMikroOrmError(
+      'config',
+      `loadDatabaseConfig: prefix must be upper-case letters, digits and "_", ending with "_" (e.g. "REPORTS_"); got "${prefix}".`,
+    );
+  }
+  return prefix;
+}
+
+/** The same settings under prefixed variable names, so every message names the variable really read. */
+function prefixed<K extends string>(specs: Record<K, IntegerSpec>, prefix: string): Record<K, IntegerSpec> {
+  const entries = Object.entries<IntegerSpec>(specs).map(([key, spec]) => [
+    key,
+    { ...spec, variable: `${prefix}${spec.variable}` },
+  ]);
+  return Object.fromEntries(entries) as Record<K, IntegerSpec>;
+}
+
 /**
  * Reads the database settings from the environment (and `.env`), validates them, and returns
  * MikroORM options for PostgreSQL with the pool defaults of the template. `overrides` win: MikroORM's
  * `pool` and `lifecycle.pool` set the pool settings, `clientUrl` replaces `DATABASE_URL`, and
- * `driverOptions` and `lifecycle` are merged one level deep; an override this library would shadow
- * is rejected. Throws one `InversifyMikroOrmError` (kind `config`) that names every bad setting.
+ * `driverOptions`, `migrations` and `lifecycle` are merged one level deep; an override this library
+ * would shadow is rejected. Throws one `InversifyMikroOrmError` (kind `config`) that names every bad setting.
  */
 export function loadDatabaseConfig(
   overrides: DatabaseConfigOverrides = {},
   env: Environment = process.env,
+  options: LoadDatabaseConfigOptions = {},
 ): DatabaseConfig {
+  const prefix = checkedPrefix(options.prefix ?? '');
+  const poolSpecs = prefixed(POOL_SETTINGS, prefix);
+  const lifecycleSpecs = prefixed(LIFECYCLE_INTEGERS, prefix);
   const vars = withDotenv(env);
   const reader = new EnvReader(vars);
-  const poolFromEnv = readIntegers(reader, POOL_SETTINGS);
-  const ints = readIntegers(reader, LIFECYCLE_INTEGERS);
-  const echo = reader.boolean('DB_ECHO', false);
-  const schemaUpdate = reader.choice('DB_SCHEMA_UPDATE', ['safe', 'off'] as const, 'safe');
-  const createDatabase = reader.boolean('DB_CREATE_DATABASE', false);
-  const connection = overridableConnection(vars, reader, overrides);
-  const pool = applyPoolOverrides(poolFromEnv, POOL_SETTINGS, overrides, reader.problems);
+  const poolFromEnv = readIntegers(reader, poolSpecs);
+  const ints = readIntegers(reader, lifecycleSpecs);
+  const echo = reader.boolean(`${prefix}DB_ECHO`, false);
+  const schemaUpdate = reader.choice(`${prefix}DB_SCHEMA_UPDATE`, ['safe', 'off', 'migrate'] as const, 'safe');
+  const createDatabase = reader.boolean(`${prefix}DB_CREATE_DATABASE`, false);
+  const connection = overridableConnection(vars, reader, overrides, prefix);
+  const pool = applyPoolOverrides(poolFromEnv, poolSpecs, overrides, reader.problems);
   const defaults: LifecycleSettings = {
     connectTimeoutMs: ints.connectTimeoutMs,
     leakWarnMs: ints.leakWarnMs,
@@ -138,10 +173,19 @@ export function loadDatabaseConfig(
     embedded: connection.embedded,
     pool,
   };
+  // The boot must never write files (MikroORM refreshes the migrations' schema snapshot after
+  // running them by default): the snapshot belongs to `migration:create`, in the source tree.
+  const migrations = { snapshotOnMigrate: false, ...overrides.migrations };
   reader.problems.push(
-    ...lifecycleOverrideProblems(overrides, defaults, LIFECYCLE_INTEGERS),
-    ...connectionOverrideProblems(overrides, POOL_SETTINGS, connection.embedded !== undefined),
+    ...lifecycleOverrideProblems(overrides, defaults, lifecycleSpecs),
+    ...connectionOverrideProblems(overrides, poolSpecs, connection.embedded !== undefined),
   );
+  if ((overrides.lifecycle?.schemaUpdate ?? schemaUpdate) === 'migrate') {
+    const asked = overrides.lifecycle?.schemaUpdate
+      ? "lifecycle.schemaUpdate: 'migrate'"
+      : `${prefix}DB_SCHEMA_UPDATE=migrate`;
+    reader.problems.push(...migrationSettingsProblems(migrations, overrides.baseDir, asked));
+  }
   if (reader.problems.length > 0) {
     throw new InversifyMikroOrmError(
       'config',
@@ -162,6 +206,7 @@ export function loadDatabaseConfig(
     driverOptions: _driverOptions,
     clientUrl: _clientUrl,
     pool: _pool,
+    migrations: _migrations,
     ...rest
   } = overrides;
   return {
@@ -173,6 +218,7 @@ export function loadDatabaseConfig(
     // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
     ensureDatabase: createDatabase,
     ...rest,
+    migrations,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
     lifecycle,
   };
@@ -205,9 +251,10 @@ function overridableConnection(
   vars: Environment,
   reader: EnvReader,
   overrides: DatabaseConfigOverrides,
+  prefix: string,
 ): ResolvedConnection {
   const at = { host: overrides.host, port: overrides.port, dbName: overrides.dbName };
-  if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at);
+  if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at, prefix);
   if (typeof overrides.clientUrl !== 'string') {
     reader.problems.push(`clientUrl must be a string (got ${typeof overrides.clientUrl})`);
     return { endpoint: 'unknown', driverOptions: {} };
@@ -244,16 +291,24 @@ function urlConnection(rawUrl: string, variable: string, reader: EnvReader, at: 
   };
 }
 
-function resolveConnection(vars: Environment, reader: EnvReader, at: EndpointOverrides): ResolvedConnection {
-  const rawUrl = vars.DATABASE_URL?.trim();
-  if (rawUrl) return urlConnection(rawUrl, 'DATABASE_URL', reader, at);
+function resolveConnection(
+  vars: Environment,
+  reader: EnvReader,
+  at: EndpointOverrides,
+  prefix: string,
+): ResolvedConnection {
+  const variable = `${prefix}DATABASE_URL`;
+  const rawUrl = vars[variable]?.trim();
+  if (rawUrl) return urlConnection(rawUrl, variable, reader, at);
   if (vars.NODE_ENV === 'production') {
     reader.problems.push(
-      'DATABASE_URL is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only',
+      `${variable} is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only`,
     );
     return { endpoint: 'unknown', driverOptions: {} };
   }
-  const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');
+  // Each prefix gets its own embedded server: two cannot share a data directory.
+  const defaultDataDir = prefix ? `.data/postgres-${prefix.slice(0, -1).toLowerCase()}` : '.data/postgres';
+  const dataDir = path.resolve(vars[`${prefix}EMBEDDED_PG_DATA_DIR`]?.trim() || defaultDataDir);
   const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
   return {
     // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.

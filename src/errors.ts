@@ -1,5 +1,5 @@
 /** What went wrong, so callers can branch without parsing messages. */
-export type InversifyMikroOrmErrorKind = 'config' | 'connect' | 'embedded' | 'lifecycle' | 'scope';
+export type InversifyMikroOrmErrorKind = 'config' | 'connect' | 'embedded' | 'lifecycle' | 'migration' | 'scope';
 
 /**
  * The one error class of this library. Messages say how to fix the problem; they never contain a

@@ -1,7 +1,15 @@
-export type { DatabaseConfig, DatabaseConfigOverrides, Environment, LifecycleSettings } from './config.js';
+export type {
+  DatabaseConfig,
+  DatabaseConfigOverrides,
+  Environment,
+  LifecycleSettings,
+  LoadDatabaseConfigOptions,
+} from './config.js';
 export { loadDatabaseConfig } from './config.js';
 export { isAcquireTimeoutError, isDisconnectError } from './database-errors.js';
+export type { DatabaseConfigFactory, DatabaseModuleOptions } from './database-module.js';
 export { databaseModule } from './database-module.js';
+export { DEFAULT_DATABASE } from './database-name.js';
 export type { EmbeddedDatabaseOptions, EmbeddedEndpoint } from './embedded-postgres.js';
 export { EmbeddedDatabase } from './embedded-postgres.js';
 export type { InversifyMikroOrmErrorKind } from './errors.js';
@@ -13,6 +21,8 @@ export type { PoolSettings } from './pool.js';
 export { nativePool, poolStats } from './pool.js';
 export type { ConnectionCounts, PoolFigures, RetirementReason, SchemaStepFigures } from './pool-figures.js';
 export { poolFigures } from './pool-figures.js';
+export type { RepositoryOf } from './repository.js';
+export { repositoryOf } from './repository.js';
 export { registerSessionPerRequest, withSession } from './request-context.js';
 export { ResilientPostgreSqlConnection, ResilientPostgreSqlDriver } from './resilient-driver.js';
 export { retryableRead } from './retryable-read.js';

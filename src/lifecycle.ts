@@ -4,6 +4,7 @@ import { connectWithRetry } from './connect.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { watchForLeaks } from './leak-detector.js';
 import { type Logger, stderrLogger } from './logger.js';
+import { runMigrations } from './migrations.js';
 import type { Orm } from './orm.js';
 import { nativePool, warmPool } from './pool.js';
 import { recordSchemaStep } from './pool-figures.js';
@@ -58,7 +59,10 @@ export class AppLifecycle {
     return this.#state;
   }
 
-  /** What the schema step did on start: `unchanged`, `updated`, `already-updated`, or undefined when off. */
+  /**
+   * What the schema step did on start: `unchanged`, `updated`, `already-updated` (safe mode: another
+   * instance applied the same update while this one waited for the lock), or undefined when off.
+   */
   get schemaOutcome(): SchemaSyncOutcome | undefined {
     return this.#schema;
   }
@@ -144,13 +148,7 @@ export class AppLifecycle {
     }
     this.#step = `connecting to ${this.settings.endpoint}`;
     await connectWithRetry(this.orm, this.settings.endpoint, this.settings.connectTimeoutMs, this.#log, signal);
-    if (this.settings.schemaUpdate === 'safe') {
-      this.#step = 'updating the schema';
-      const began = performance.now();
-      this.#schema = await recordSchemaStep(this.orm, () => syncSchema(this.orm, signal));
-      const ms = Math.round((performance.now() - began) * 100) / 100;
-      this.#log.info({ outcome: this.#schema, ms }, `Schema ${this.#schema}`);
-    }
+    if (this.settings.schemaUpdate !== 'off') await this.#updateSchema(this.settings.schemaUpdate, signal);
     this.#step = 'warming the pool';
     const pool = await abortable(nativePool(this.orm), signal);
     await abortable(warmPool(pool, this.settings.pool.min, this.#log), signal);
@@ -160,6 +158,23 @@ export class AppLifecycle {
       this.#step = `start hook "${hook.name}"`;
       await hook.run();
     }
+  }
+
+  async #updateSchema(mode: 'safe' | 'migrate', signal: AbortSignal): Promise<void> {
+    const began = performance.now();
+    let migrations: string[] | undefined;
+    this.#schema = await recordSchemaStep(this.orm, async () => {
+      if (mode === 'migrate') {
+        this.#step = 'running migrations';
+        const run = await runMigrations(this.orm, signal);
+        migrations = run.applied;
+        return run.outcome;
+      }
+      this.#step = 'updating the schema';
+      return syncSchema(this.orm, signal);
+    });
+    const ms = Math.round((performance.now() - began) * 100) / 100;
+    this.#log.info({ outcome: this.#schema, mode, migrations, ms }, `Schema ${this.#schema}`);
   }
 
   async #stop(): Promise<void> {

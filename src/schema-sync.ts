@@ -2,18 +2,11 @@ import { createHash } from 'node:crypto';
 import { type Dictionary, TableNotFoundException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DatabaseSchema } from '@mikro-orm/sql';
-import pg from 'pg';
 import { FINGERPRINT_TABLE } from './library-tables.js';
 import type { Orm } from './orm.js';
-import { nativePool } from './pool.js';
 import { SafeSchemaGenerator } from './safe-schema-generator.js';
+import { withSchemaLock } from './schema-lock.js';
 import { abortable } from './timeout.js';
-
-/**
- * Any fixed 64-bit number; shared by every instance of every service using this library, so schema
- * updates on one database run one at a time even when services map different (or shared) tables.
- */
-export const SCHEMA_LOCK_KEY = 7_344_210_981_523n;
 
 export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
 
@@ -22,11 +15,9 @@ export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
  *
  * Fast path: a fingerprint of the target schema is stored after each update, keyed by the set of
  * tables the entities map; when it matches, no diff is computed (a boot with nothing changed
- * costs one small query). Otherwise the update runs inside a transaction holding a
- * transaction-level advisory lock, so concurrent boots apply it once, it works through PgBouncer in
- * transaction mode, and a failed update leaves nothing half applied (PostgreSQL DDL is
- * transactional). An aborted `signal` (a stop during the boot) cancels the statement in flight,
- * even one waiting for the lock, and rolls the update back.
+ * costs one small query). Otherwise the update runs under the schema lock (`withSchemaLock`), so
+ * concurrent boots apply it once, it works through PgBouncer in transaction mode, a failed update
+ * leaves nothing half applied, and an aborted `signal` (a stop during the boot) rolls it back.
  */
 export async function syncSchema(orm: Orm, signal?: AbortSignal): Promise<SchemaSyncOutcome> {
   const target = orm.schema.getTargetSchema();
@@ -35,14 +26,13 @@ export async function syncSchema(orm: Orm, signal?: AbortSignal): Promise<Schema
   const em = orm.em.fork();
   if ((await abortable(readFingerprint(em, entitySet), signal)) === fingerprint) return 'unchanged';
 
-  return em.transactional(async (tx) => {
-    const stopCancelling = await cancelOnAbort(orm, tx, signal);
-    const run = <T extends Dictionary[] = Dictionary[]>(sql: string, params: unknown[] = []) => {
-      signal?.throwIfAborted();
-      return tx.execute<T>(sql, params);
-    };
-    try {
-      await run('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY.toString()]);
+  return withSchemaLock(
+    orm,
+    async (tx) => {
+      const run = <T extends Dictionary[] = Dictionary[]>(sql: string, params: unknown[] = []) => {
+        signal?.throwIfAborted();
+        return tx.execute<T>(sql, params);
+      };
       // Before reading, take a lock on the table (creating it if needed): PostgreSQL refreshes its
       // catalog caches on relation locks, not advisory ones, so a name lookup such as to_regclass
       // could still miss the table the previous lock holder just committed, and update twice.
@@ -61,38 +51,9 @@ export async function syncSchema(orm: Orm, signal?: AbortSignal): Promise<Schema
         [entitySet, fingerprint],
       );
       return 'updated';
-    } finally {
-      stopCancelling();
-    }
-  });
-}
-
-/**
- * On abort, cancels the transaction's statement in flight from a connection of its own (the pool's
- * may all be busy): a boot waiting for the lock another instance holds, or for a table lock, must
- * not keep a stop waiting. Returns the function that stops listening.
- */
-async function cancelOnAbort(orm: Orm, tx: EntityManager, signal?: AbortSignal): Promise<() => void> {
-  if (!signal) return () => undefined;
-  const [backend] = await tx.execute<{ pid: number }[]>('select pg_backend_pid() as pid');
-  const pool = await nativePool(orm);
-  const cancel = () => void cancelBackend(pool.options, Number(backend?.pid));
-  signal.addEventListener('abort', cancel, { once: true });
-  return () => signal.removeEventListener('abort', cancel);
-}
-
-/** Best effort: if the cancel cannot get through, the stop's own timeout bounds the wait for the statement. */
-async function cancelBackend(options: pg.ClientConfig, pid: number): Promise<void> {
-  const client = new pg.Client(options);
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select pg_cancel_backend($1)', [pid]);
-  } catch {
-    // Nothing more to do: see above.
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+    },
+    signal,
+  );
 }
 
 /**

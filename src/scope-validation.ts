@@ -1,6 +1,6 @@
 import { type Binding, type BindingService, ClassElementMetadataKind, getClassMetadata } from '@inversifyjs/core';
 import { Plugin, type PluginApi } from '@inversifyjs/plugin';
-import { type Container, LazyServiceIdentifier, type ServiceIdentifier } from 'inversify';
+import { type Container, LazyServiceIdentifier, type MetadataName, type ServiceIdentifier } from 'inversify';
 import { InversifyMikroOrmError } from './errors.js';
 
 const BINDING_SERVICE = Symbol('inversify-mikro-orm:bindingService');
@@ -33,19 +33,25 @@ function unwrap(id: ServiceIdentifier | LazyServiceIdentifier): ServiceIdentifie
   return LazyServiceIdentifier.is(id) ? id.unwrap() : id;
 }
 
+interface Dependency {
+  id: ServiceIdentifier;
+  /** `@named(...)`: which of several databases' Sessions, for instance. */
+  name?: MetadataName;
+}
+
 /** What a binding injects, as far as Inversify can see it (dynamic values and factories are opaque). */
-function dependenciesOf(binding: Binding): ServiceIdentifier[] {
+function dependenciesOf(binding: Binding): Dependency[] {
   switch (binding.type) {
     case 'Instance': {
       const metadata = getClassMetadata(binding.implementationType);
       return [...metadata.constructorArguments, ...metadata.properties.values()].flatMap((element) =>
-        element.kind === ClassElementMetadataKind.unmanaged ? [] : [unwrap(element.value)],
+        element.kind === ClassElementMetadataKind.unmanaged ? [] : [{ id: unwrap(element.value), name: element.name }],
       );
     }
     case 'ResolvedValue':
-      return binding.metadata.arguments.map((argument) => unwrap(argument.value));
+      return binding.metadata.arguments.map((argument) => ({ id: unwrap(argument.value), name: argument.name }));
     case 'ServiceRedirection':
-      return [binding.targetServiceIdentifier];
+      return [{ id: binding.targetServiceIdentifier }];
     default:
       return [];
   }
@@ -56,6 +62,10 @@ function nameOf(id: ServiceIdentifier): string {
   return typeof id === 'symbol' ? (id.description ?? id.toString()) : id;
 }
 
+function labelOf({ id, name }: Dependency): string {
+  return name === undefined ? nameOf(id) : `${nameOf(id)} @named(${JSON.stringify(String(name))})`;
+}
+
 /**
  * Fails fast on captive dependencies: a singleton that (directly, or through any chain of
  * transient services) depends on a request-scoped service such as `Session` would keep the first
@@ -64,16 +74,17 @@ function nameOf(id: ServiceIdentifier): string {
  */
 export function validateScopes(container: Container): void {
   const bindings = bindingsOf(container);
-  const captives: string[] = [];
+  // A set: a named injection matches every database's binding, and each would report the same path.
+  const captives = new Set<string>();
 
   const walk = (binding: Binding, path: string[], seen: Set<ServiceIdentifier>) => {
     for (const dependency of dependenciesOf(binding)) {
-      for (const target of bindings.getChained(dependency)) {
+      for (const target of bindings.getChained(dependency.id)) {
         const lifetime = lifetimeOf(target);
-        const step = `${nameOf(dependency)} (${lifetime})`;
-        if (lifetime === 'request') captives.push([...path, step].join(' -> '));
-        else if (lifetime !== 'singleton' && !seen.has(dependency)) {
-          walk(target, lifetime === 'redirect' ? path : [...path, step], new Set(seen).add(dependency));
+        const step = `${labelOf(dependency)} (${lifetime})`;
+        if (lifetime === 'request') captives.add([...path, step].join(' -> '));
+        else if (lifetime !== 'singleton' && !seen.has(dependency.id)) {
+          walk(target, lifetime === 'redirect' ? path : [...path, step], new Set(seen).add(dependency.id));
         }
       }
     }
@@ -84,10 +95,10 @@ export function validateScopes(container: Container): void {
       if (lifetimeOf(binding) === 'singleton') walk(binding, [`${nameOf(id)} (singleton)`], new Set([id]));
     }
   }
-  if (captives.length > 0) {
+  if (captives.size > 0) {
     throw new InversifyMikroOrmError(
       'scope',
-      `A singleton would capture a request-scoped service (one request's Session would live forever):\n  ${captives.join('\n  ')}\nBind the first service after "(singleton)" in transient or request scope, or inject MikroORM and use withSession() per unit of work.`,
+      `A singleton would capture a request-scoped service (one request's Session would live forever):\n  ${[...captives].join('\n  ')}\nBind the first service after "(singleton)" in transient or request scope, or inject MikroORM and use withSession() per unit of work.`,
     );
   }
 }

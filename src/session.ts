@@ -15,21 +15,15 @@ export const Session = class Session {} as unknown as AbstractNewable<Session>;
 
 /**
  * The Session of the active request or job when there is one (so every injection point of one
- * HTTP request shares one unit of work), otherwise a fresh fork.
+ * HTTP request shares one unit of work), otherwise a fresh fork. The fork resolves MikroORM's
+ * context like the request's does: inside a transaction (`em.transactional()`, `@Transactional()`)
+ * it works in that transaction. A plain `em.fork()` would not, and would write beside it.
  */
 export function resolveSession(orm: Orm): Session {
-  return contextSession(orm) ?? orm.em.fork();
+  return contextSession(orm) ?? orm.em.fork({ useContext: true });
 }
 
 /** The fork MikroORM's `RequestContext` holds for the current async context, if any. */
 export function contextSession(orm: Orm): Session | undefined {
   return RequestContext.getEntityManager(orm.config.get('contextName')) as Session | undefined;
-}
-
-/**
- * Runs `fn` inside a new `RequestContext`. MikroORM forks the given manager for the context, so
- * the fork handed to `fn` is the one every `container.get(Session)` inside will return.
- */
-export function runInNewSession<T>(orm: Orm, fn: (session: Session) => T): T {
-  return RequestContext.create(orm.em, () => fn(contextSession(orm) as Session));
 }

@@ -185,7 +185,7 @@ describe('loadDatabaseConfig overrides: each one is honoured or rejected by name
     ],
     [{ lifecycle: untyped({ stopTimeout: 5 }) }, 'lifecycle.stopTimeout is not a lifecycle setting'],
     [{ lifecycle: { connectTimeoutMs: -1 } }, 'lifecycle.connectTimeoutMs must be a whole number >= 0'],
-    [{ lifecycle: untyped({ schemaUpdate: 'unsafe' }) }, 'lifecycle.schemaUpdate must be safe or off'],
+    [{ lifecycle: untyped({ schemaUpdate: 'unsafe' }) }, 'lifecycle.schemaUpdate must be safe, off or migrate'],
     [{ driverOptions: { max: 3 } }, 'driverOptions.max is set through lifecycle.pool.max (or DB_POOL_MAX)'],
     [{ driverOptions: { min: 1 } }, 'driverOptions.min is set through lifecycle.pool.min (or DB_POOL_MIN)'],
     [

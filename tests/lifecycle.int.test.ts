@@ -10,7 +10,8 @@ import {
   InversifyMikroOrmError,
   loadDatabaseConfig,
 } from '../src/index.js';
-import { SCHEMA_LOCK_KEY, syncSchema } from '../src/schema-sync.js';
+import { SCHEMA_LOCK_KEY } from '../src/schema-lock.js';
+import { syncSchema } from '../src/schema-sync.js';
 import { serverConnections, startContainer } from './helpers/database-container.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from './helpers/test-database.js';
 

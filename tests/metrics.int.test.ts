@@ -50,7 +50,7 @@ afterAll(async () => {
 /** A container on this file's database, its pool metrics registered before start, as an application would. */
 async function start(
   env: Record<string, string> = {},
-  { registry = new Registry(), database, url = db.url }: { registry?: Registry; database?: string; url?: string } = {},
+  { registry = new Registry(), url = db.url }: { registry?: Registry; url?: string } = {},
 ): Promise<Started> {
   const applicationName = uniqueApplicationName('metrics');
   const container = new Container();
@@ -63,7 +63,7 @@ async function start(
     ),
   );
   const orm = container.get(MikroORM);
-  registerPoolMetrics(registry, { orm, database });
+  registerPoolMetrics(registry, { orm });
   const lifecycle = container.get(AppLifecycle).useLogger(quiet);
   lifecycles.push(lifecycle);
   await lifecycle.start();
@@ -301,18 +301,41 @@ describe('schema step', () => {
 });
 
 describe('several databases in one registry', () => {
-  it('labels each with its name, and refuses a name registered twice', async () => {
+  it('registers every database of a container, each labelled with its name, and refuses a name registered twice', async () => {
+    const names = { default: uniqueApplicationName('metrics'), reports: uniqueApplicationName('metrics') };
+    const env = { DATABASE_URL: db.url, DB_POOL_MIN: '2', REPORTS_DATABASE_URL: db.url, REPORTS_DB_POOL_MIN: '4' };
+    const container = new Container();
+    container.load(
+      databaseModule(loadDatabaseConfig({ entities: [Note], driverOptions: { application_name: names.default } }, env)),
+      databaseModule(
+        loadDatabaseConfig({ entities: [Note], driverOptions: { application_name: names.reports } }, env, {
+          prefix: 'REPORTS_',
+        }),
+        { name: 'reports' },
+      ),
+    );
     const registry = new Registry();
-    await start({ DB_POOL_MIN: '2' }, { registry });
-    const reports = await start({ DB_POOL_MIN: '4' }, { registry, database: 'reports' });
-    const text = await registry.metrics();
-    expect(sampleOf(text, 'db_pool_connections', { database: 'default' })).toBe(2);
-    expect(sampleOf(text, 'db_pool_connections', { database: 'reports' })).toBe(4);
-    expect(sampleOf(text, 'db_pool_acquire_wait_seconds_count', { database: 'reports' })).toBeGreaterThan(0);
+    registerPoolMetrics(registry, { container });
+    const lifecycle = container.get(AppLifecycle).useLogger(quiet);
+    lifecycles.push(lifecycle);
+    await lifecycle.start();
 
-    const error = thrownBy(() => registerPoolMetrics(registry, { orm: reports.orm, database: 'reports' }));
+    const text = await registry.metrics();
+    for (const [database, applicationName] of Object.entries(names)) {
+      const open = sampleOf(text, 'db_pool_connections', { database });
+      expect(open, database).toBe(database === 'reports' ? 4 : 2);
+      expect(await backendPids(applicationName)).toHaveLength(open as number);
+      expect(sampleOf(text, 'db_pool_acquire_wait_seconds_count', { database }), database).toBeGreaterThan(0);
+      expect(text, database).toMatch(new RegExp(`^db_schema_step_duration_seconds\\{database="${database}",`, 'm'));
+    }
+
+    // Unnamed, an ORM is labelled with its contextName: databaseModule sets it to the database's name.
+    const error = thrownBy(() => registerPoolMetrics(registry, { orm: container.get(MikroORM, { name: 'reports' }) }));
     expect(isInversifyMikroOrmError(error, 'config')).toBe(true);
     expect((error as Error).message).toContain('Pool metrics of database "reports" are already registered');
+    // Under a name of its own, the same figures again.
+    registerPoolMetrics(registry, { orm: container.get(MikroORM, { name: 'reports' }), database: 'reports-again' });
+    expect(sampleOf(await registry.metrics(), 'db_pool_connections', { database: 'reports-again' })).toBe(4);
   });
 });
 

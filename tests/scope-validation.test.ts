@@ -8,9 +8,11 @@ import {
   databaseModule,
   InversifyMikroOrmError,
   loadDatabaseConfig,
+  repositoryOf,
   Session,
   validateScopes,
 } from '../src/index.js';
+import { Ticket, TicketRepository } from './helpers/ticket.entity.js';
 
 @injectable()
 class TaskService {
@@ -38,6 +40,16 @@ class AuditReport {
 }
 
 @injectable()
+class TaskCache {
+  constructor(@inject(repositoryOf(TaskSchema)) readonly tasks: unknown) {}
+}
+
+@injectable()
+class TicketDesk {
+  constructor(@inject(TicketRepository) readonly tickets: TicketRepository) {}
+}
+
+@injectable()
 class Clock {}
 
 @injectable()
@@ -49,7 +61,9 @@ class Scheduler {
 function containerWith(bind: (container: Container) => void): Container {
   const container = new Container();
   container.load(
-    databaseModule(loadDatabaseConfig({ entities: [TaskSchema] }, { DATABASE_URL: 'postgresql://u@127.0.0.1:1/db' })),
+    databaseModule(
+      loadDatabaseConfig({ entities: [TaskSchema, Ticket] }, { DATABASE_URL: 'postgresql://u@127.0.0.1:1/db' }),
+    ),
   );
   bind(container);
   return container;
@@ -94,6 +108,16 @@ describe('validateScopes', () => {
       'AuditReport (singleton) -> AuditTrail (transient) -> Session (request)',
       'TaskService (singleton) -> Session (request)',
     ]);
+  });
+
+  it('treats repositories like Sessions: repositoryOf(Entity) and a custom repository class', () => {
+    const container = containerWith((c) => {
+      c.bind(TaskCache).toSelf().inSingletonScope();
+      c.bind(TicketDesk).toSelf().inSingletonScope();
+    });
+    const message = scopeError(container).message;
+    expect(message).toContain('TaskCache (singleton) -> repositoryOf(Task) (request)');
+    expect(message).toContain('TicketDesk (singleton) -> TicketRepository (request)');
   });
 
   it('accepts transient and request-scoped users of Session and singletons of singletons', () => {

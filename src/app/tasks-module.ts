@@ -1,4 +1,3 @@
-import { MikroORM } from '@mikro-orm/postgresql';
 import { ContainerModule } from 'inversify';
 import { Registry } from 'prom-client';
 import { registerPoolMetrics } from '../metrics/index.js';
@@ -21,7 +20,7 @@ export const tasksModule = new ContainerModule(({ bind }) => {
   bind(Registry)
     .toDynamicValue((context) => {
       const registry = new Registry();
-      registerPoolMetrics(registry, { orm: context.get(MikroORM) });
+      registerPoolMetrics(registry, { container: context });
       return registry;
     })
     .inSingletonScope();

@@ -1,2 +1,2 @@
-export type { PoolMetricsOptions } from './pool-metrics.js';
+export type { ContainerPoolMetrics, OrmPoolMetrics, PoolMetricsOptions } from './pool-metrics.js';
 export { registerPoolMetrics } from './pool-metrics.js';

@@ -1,14 +1,25 @@
+import type { ResolutionContext } from 'inversify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { boundDatabases } from '../database-registry.js';
 import { InversifyMikroOrmError } from '../errors.js';
 import type { Orm } from '../orm.js';
 import { type PoolFigures, poolFigures, RETIREMENT_REASONS } from '../pool-figures.js';
 
-export interface PoolMetricsOptions {
-  /** The database's ORM: `container.get(MikroORM)`. */
+/** One database, by its ORM. */
+export interface OrmPoolMetrics {
+  /** The database's ORM: `container.get(MikroORM)`, `container.get(MikroORM, { name: 'reports' })`. */
   orm: Orm;
-  /** The `database` label; by default the ORM's `contextName` (`default` unless configured). */
+  /** The `database` label; by default the ORM's `contextName`, which `databaseModule` sets to the database's name. */
   database?: string;
 }
+
+/** Every database a container holds, each labelled with its name. */
+export interface ContainerPoolMetrics {
+  /** The container, or a binding's resolution context (`toDynamicValue((context) => ...)`). */
+  container: Pick<ResolutionContext, 'get' | 'getAll'>;
+}
+
+export type PoolMetricsOptions = OrmPoolMetrics | ContainerPoolMetrics;
 
 /**
  * Seconds: an idle connection is handed out in well under a millisecond, a new one takes a few,
@@ -22,15 +33,23 @@ type Databases = Map<string, PoolFigures>;
 const registered = new WeakMap<Registry, { databases: Databases; acquireWait: Histogram<'database'> }>();
 
 /**
- * Registers the pool figures of one database in `registry` (prom-client): connections open, idle
- * and waiting, read at scrape time; the acquire wait histogram; validations failed; connections
- * retired by reason; reads retried; leak warnings; and the outcome and duration of the schema step.
- * Every series carries a `database` label, so several databases share one registry: call this once
- * per database. Counters count from the creation of the ORM's pool; the histogram observes from
- * this call on, so register before `AppLifecycle.start()` to see every checkout.
+ * Registers the pool figures of a database (`{ orm }`), or of every database bound in a container
+ * (`{ container }`), in `registry` (prom-client): connections open, idle and waiting, read at
+ * scrape time; the acquire wait histogram; validations failed; connections retired by reason;
+ * reads retried; leak warnings; and the outcome and duration of the schema step. Every series
+ * carries a `database` label, so several databases share one registry; a name registered twice is
+ * an error. Counters count from the creation of the ORM's pool; the histogram observes from this
+ * call on, so register before `AppLifecycle.start()` to see every checkout.
  */
-export function registerPoolMetrics(registry: Registry, { orm, database }: PoolMetricsOptions): void {
-  const name = database ?? orm.config.get('contextName');
+export function registerPoolMetrics(registry: Registry, options: PoolMetricsOptions): void {
+  if ('container' in options) {
+    for (const { name, orm } of boundDatabases(options.container)) registerDatabase(registry, orm, name);
+  } else {
+    registerDatabase(registry, options.orm, options.database ?? options.orm.config.get('contextName'));
+  }
+}
+
+function registerDatabase(registry: Registry, orm: Orm, name: string): void {
   const metrics = registered.get(registry) ?? createMetrics(registry);
   if (metrics.databases.has(name)) {
     throw new InversifyMikroOrmError(
