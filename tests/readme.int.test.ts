@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scrapeOnce } from '../examples/metrics.js';
 import { main } from '../examples/usage.js';
-import { sampleOf } from './helpers/prometheus-text.js';
 import { runCommand } from './helpers/run-command.js';
 import { ServiceProcess } from './helpers/service-process.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
@@ -34,11 +32,6 @@ describe('README', () => {
     expect(shown.replace(/^\s*```ts\n/, '').replace(/```\s*$/, '')).toBe(readFileSync('examples/usage.ts', 'utf8'));
   });
 
-  it('shows examples/metrics.ts exactly as it is compiled and tested', () => {
-    const shown = between('<!-- example:examples/metrics.ts -->', '<!-- /example -->');
-    expect(shown.replace(/^\s*```ts\n/, '').replace(/```\s*$/, '')).toBe(readFileSync('examples/metrics.ts', 'utf8'));
-  });
-
   describe('against a real PostgreSQL', () => {
     let db: IsolatedDatabase;
     let service: ServiceProcess | undefined;
@@ -54,15 +47,6 @@ describe('README', () => {
 
     it('runs the usage example', async () => {
       expect(await main(db.env())).toEqual({ id: 1, total: 1 });
-    });
-
-    it('runs the metrics example: the pool figures of the default database, in the Prometheus text format', async () => {
-      const text = await scrapeOnce(db.env());
-      expect(sampleOf(text, 'db_pool_connections', { database: 'default' })).toBe(5);
-      expect(sampleOf(text, 'db_pool_acquire_wait_seconds_count', { database: 'default' })).toBeGreaterThan(0);
-      expect(
-        sampleOf(text, 'db_schema_step_duration_seconds', { database: 'default', outcome: 'updated' }),
-      ).toBeGreaterThan(0);
     });
 
     it('gives the documented answer to every curl command of the quick start', async () => {
