@@ -1,15 +1,8 @@
-import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { packageEntriesFromSource } from './tests/helpers/package-entries.js';
 
 export default defineConfig({
-  resolve: {
-    // Examples import the package by name, as users do; in this repo that is the source.
-    alias: [
-      { find: /^inversify-mikro-orm$/, replacement: path.resolve('src/index.ts') },
-      { find: /^inversify-mikro-orm\/metrics$/, replacement: path.resolve('src/metrics/index.ts') },
-      { find: /^inversify-mikro-orm\/testing$/, replacement: path.resolve('src/testing/index.ts') },
-    ],
-  },
+  resolve: { alias: packageEntriesFromSource },
   test: {
     include: ['tests/**/*.test.ts'],
     exclude: ['tests/faults/**', 'node_modules/**'],

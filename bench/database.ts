@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Container } from 'inversify';
+import { AppLifecycle, databaseModule, loadDatabaseConfig } from 'inversify-mikro-orm';
 import pg from 'pg';
 import { TaskSchema } from '../src/app/task.entity.js';
-import { AppLifecycle, databaseModule, loadDatabaseConfig } from '../src/index.js';
 
 /**
  * The PostgreSQL the benchmarks run against: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { Container } from 'inversify';
+import { databaseModule, loadDatabaseConfig, type Session } from 'inversify-mikro-orm';
 import { TaskSchema } from '../src/app/task.entity.js';
 import { TaskService } from '../src/app/task.service.js';
 import { TasksController } from '../src/app/tasks.controller.js';
 import { tasksModule } from '../src/app/tasks-module.js';
-import { databaseModule, loadDatabaseConfig, type Session } from '../src/index.js';
 import { median, round } from './stats.js';
 
 /**

@@ -2,13 +2,8 @@ import 'reflect-metadata';
 import { defineEntity, p } from '@mikro-orm/core';
 import Fastify from 'fastify';
 import { Container } from 'inversify';
-import {
-  AppLifecycle,
-  databaseModule,
-  loadDatabaseConfig,
-  registerSessionPerRequest,
-  Session,
-} from 'inversify-mikro-orm';
+import { AppLifecycle, databaseModule, loadDatabaseConfig, Session } from 'inversify-mikro-orm';
+import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
 import { createTemplateDatabase, createTestDatabase, withRollback } from 'inversify-mikro-orm/testing';
 
 export const Note = defineEntity({ name: 'Note', properties: { id: p.integer().primary(), body: p.string() } });
@@ -19,7 +14,7 @@ async function startApp(env: Record<string, string>) {
   const lifecycle = container.get(AppLifecycle);
   await lifecycle.start({ container });
   const http = Fastify();
-  registerSessionPerRequest(http, container);
+  await http.register(registerSessionPerRequest, { container: container });
   http.post<{ Body: { body: string } }>('/notes', async (request) => {
     const session = container.get(Session);
     const note = session.create(Note, { body: request.body.body });

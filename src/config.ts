@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Options } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import dotenv from 'dotenv';
@@ -10,7 +9,7 @@ import {
   lifecycleOverrideProblems,
 } from './config-overrides.js';
 import { describeEndpoint, parseConnectionUrl } from './connection-url.js';
-import { EmbeddedDatabase } from './embedded-postgres.js';
+import type { LocalDatabaseServer } from './database-server.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { migrationSettingsProblems } from './migrations.js';
 import { type PoolSettings, supervisePool } from './pool.js';
@@ -30,8 +29,11 @@ export interface LifecycleSettings {
    */
   schemaUpdate: 'safe' | 'off' | 'migrate';
   pool: PoolSettings;
-  /** Present when no `DATABASE_URL` was given outside production: a local server this process runs. */
-  embedded?: EmbeddedDatabase;
+  /**
+   * A server this process runs itself, given as an override (what `inversify-mikro-orm/embedded`
+   * does): then `DATABASE_URL` is not read. The core never starts one by itself.
+   */
+  embedded?: LocalDatabaseServer;
   /** `host:port/database`, for messages (never the password). */
   endpoint: string;
 }
@@ -46,7 +48,6 @@ export type DatabaseConfigOverrides = Partial<Options<PostgreSqlDriver>> & {
 export type Environment = Record<string, string | undefined>;
 
 export const DEFAULT_APPLICATION_NAME = 'inversify-mikro-orm';
-const EMBEDDED_DATABASE_NAME = 'app';
 
 /** How long a connection sits idle before the kernel starts probing its peer (pg's default is the OS's 2 hours). */
 const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
@@ -254,6 +255,13 @@ function overridableConnection(
   prefix: string,
 ): ResolvedConnection {
   const at = { host: overrides.host, port: overrides.port, dbName: overrides.dbName };
+  const local = overrides.lifecycle?.embedded;
+  if (local) {
+    if (overrides.clientUrl !== undefined) {
+      reader.problems.push('clientUrl has no effect on the embedded PostgreSQL; leave out one or the other');
+    }
+    return localConnection(local);
+  }
   if (overrides.clientUrl === undefined) return resolveConnection(vars, reader, at, prefix);
   if (typeof overrides.clientUrl !== 'string') {
     reader.problems.push(`clientUrl must be a string (got ${typeof overrides.clientUrl})`);
@@ -267,7 +275,7 @@ interface ResolvedConnection {
   dbName?: string;
   endpoint: string;
   driverOptions: Record<string, unknown>;
-  embedded?: EmbeddedDatabase;
+  embedded?: LocalDatabaseServer;
 }
 
 /** Overrides of MikroORM that win over the URL's parts: errors must name where we really connect. */
@@ -300,22 +308,21 @@ function resolveConnection(
   const variable = `${prefix}DATABASE_URL`;
   const rawUrl = vars[variable]?.trim();
   if (rawUrl) return urlConnection(rawUrl, variable, reader, at);
-  if (vars.NODE_ENV === 'production') {
-    reader.problems.push(
-      `${variable} is required when NODE_ENV=production (expected postgresql://user:password@host:5432/database); the embedded PostgreSQL is for development and tests only`,
-    );
-    return { endpoint: 'unknown', driverOptions: {} };
-  }
-  // Each prefix gets its own embedded server: two cannot share a data directory.
-  const defaultDataDir = prefix ? `.data/postgres-${prefix.slice(0, -1).toLowerCase()}` : '.data/postgres';
-  const dataDir = path.resolve(vars[`${prefix}EMBEDDED_PG_DATA_DIR`]?.trim() || defaultDataDir);
-  const embedded = new EmbeddedDatabase({ dataDir, database: EMBEDDED_DATABASE_NAME });
+  // Never a silent local database: a deployment that forgot DATABASE_URL must not run on a throwaway one.
+  reader.problems.push(
+    `${variable} is not set (expected postgresql://user:password@host:5432/database). For development without a server, ask for the embedded PostgreSQL explicitly with inversify-mikro-orm/embedded`,
+  );
+  return { endpoint: 'unknown', driverOptions: {} };
+}
+
+function localConnection(local: LocalDatabaseServer): ResolvedConnection {
+  const { dataDir, database } = local.options;
   return {
     // MikroORM needs a URL to build its platform; the real host and port arrive when the server starts.
-    clientUrl: `postgresql://postgres@127.0.0.1/${EMBEDDED_DATABASE_NAME}`,
-    dbName: EMBEDDED_DATABASE_NAME,
+    clientUrl: `postgresql://postgres@127.0.0.1/${encodeURIComponent(database)}`,
+    dbName: database,
     endpoint: `embedded PostgreSQL (${dataDir})`,
     driverOptions: {},
-    embedded,
+    embedded: local,
   };
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { ChannelBindingClient } from './channel-binding.js';
 
 /** What a `postgres://` URL says, split into what MikroORM understands and what only `pg` does. */
 export interface ParsedConnectionUrl {
@@ -12,6 +13,8 @@ export interface ParsedConnectionUrl {
   driverOptions: {
     ssl?: boolean | TlsConnectionOptions;
     enableChannelBinding?: boolean;
+    /** The `pg` client class the pool creates: with `channel_binding=require`, one that enforces it. */
+    Client?: typeof ChannelBindingClient;
     application_name?: string;
   };
 }
@@ -30,18 +33,40 @@ type CertificateFiles = Partial<Record<(typeof CERTIFICATE_PARAMETERS)[keyof typ
  * `require` (safer than silently sending plaintext).
  */
 function tlsFor(mode: SslMode, files: CertificateFiles): boolean | TlsConnectionOptions {
-  const verifyChain = { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  if (mode === 'disable') return false;
+  return new TlsOptions(files, verificationFor(mode, files)) as TlsConnectionOptions;
+}
+
+function verificationFor(mode: Exclude<SslMode, 'disable'>, files: CertificateFiles): TlsConnectionOptions {
+  const chainOnly = { rejectUnauthorized: true, checkServerIdentity: () => undefined };
   switch (mode) {
-    case 'disable':
-      return false;
     case 'allow':
     case 'prefer':
     case 'require':
-      return files.ca ? verifyChain : { ...files, rejectUnauthorized: false };
+      return files.ca ? chainOnly : { rejectUnauthorized: false };
     case 'verify-ca':
-      return verifyChain;
+      return chainOnly;
     case 'verify-full':
-      return { ...files, rejectUnauthorized: true };
+      return { rejectUnauthorized: true };
+  }
+}
+
+/**
+ * `pg`'s TLS options, holding the client's private key (`sslkey`) as a non-enumerable property, as
+ * `pg` itself does: a dump of the configuration (`JSON.stringify`, `util.inspect`, a logged config)
+ * never shows it. MikroORM deep-copies its options through their enumerable properties, which would
+ * lose the key; its copy uses an object's own `clone()`, which hands over this same object.
+ */
+class TlsOptions {
+  constructor({ key, ...files }: CertificateFiles, verification: TlsConnectionOptions) {
+    Object.assign(this, files, verification);
+    if (key !== undefined) {
+      Object.defineProperty(this, 'key', { value: key, enumerable: false, writable: true, configurable: true });
+    }
+  }
+
+  clone(): this {
+    return this;
   }
 }
 
@@ -63,6 +88,18 @@ function readCertificateFiles(url: URL, variable: string, problems: string[]): C
     }
   }
   return files;
+}
+
+/**
+ * libpq refuses `sslrootcert=system` with any sslmode but `verify-full`: `require` would not check the
+ * certificate at all, and `verify-ca` would accept one that any public CA issued, for any host.
+ */
+function checkSystemRoots(url: URL, sslMode: string | null, variable: string, problems: string[]): void {
+  const weak = sslMode !== null && sslMode !== 'disable' && sslMode !== 'verify-full';
+  if (url.searchParams.get('sslrootcert') !== 'system' || !weak) return;
+  problems.push(
+    `${variable} has sslrootcert=system with sslmode=${sslMode}, which would not verify the server against the system CAs (libpq refuses it): use sslmode=verify-full`,
+  );
 }
 
 /** TLS settings that would silently not apply: certificates or channel binding without TLS. */
@@ -132,12 +169,15 @@ export function parseConnectionUrl(
     problems.push(`${variable} has channel_binding=${channelBinding}; expected disable, prefer or require`);
   }
   checkTlsWanted(url, sslMode, variable, problems);
+  checkSystemRoots(url, sslMode, variable, problems);
   const certificateFiles = readCertificateFiles(url, variable, problems);
   if (problems.length > 0 || host === undefined || database === undefined) return { problems };
 
   const driverOptions: ParsedConnectionUrl['driverOptions'] = {};
   if (sslMode !== null) driverOptions.ssl = tlsFor(sslMode as SslMode, certificateFiles);
   if (channelBinding === 'require' || channelBinding === 'prefer') driverOptions.enableChannelBinding = true;
+  // pg binds only when offered; `require` also refuses a login that is not bound, as libpq does.
+  if (channelBinding === 'require') driverOptions.Client = ChannelBindingClient;
   const applicationName = url.searchParams.get('application_name');
   if (applicationName) driverOptions.application_name = applicationName;
 

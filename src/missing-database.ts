@@ -1,5 +1,5 @@
 import type { Configuration } from '@mikro-orm/core';
-import { hasSqlState } from './database-errors.js';
+import { causeChain, hasSqlState } from './database-errors.js';
 import { InversifyMikroOrmError } from './errors.js';
 
 /** SQLSTATE invalid_catalog_name: the database named in the connection does not exist. */
@@ -26,6 +26,21 @@ export function missingDatabaseError(config: Configuration, cause: unknown): Inv
   return new InversifyMikroOrmError(
     'config',
     `PostgreSQL at ${host}:${port} has no database named "${database}" (nothing was created). Check the database name in DATABASE_URL; if it is new, create it: \`createdb -h ${host} -p ${port} ${database}\`, or start once with DB_CREATE_DATABASE=true to let the service create it.`,
+    { cause },
+  );
+}
+
+/**
+ * The error for an explicit request to create a missing database (`orm.schema.ensureDatabase()`, which
+ * the MikroORM CLI's `database:create` runs) while this configuration does not create databases.
+ */
+export function creationNotEnabledError(config: Configuration, error: unknown): InversifyMikroOrmError {
+  const { host, port, database } = locate(config);
+  // The server's own error, not `missingDatabaseError`'s "nothing was created" that may wrap it.
+  const cause = [...causeChain(error)].find((link) => link.code === UNKNOWN_DATABASE) ?? error;
+  return new InversifyMikroOrmError(
+    'config',
+    `PostgreSQL at ${host}:${port} has no database named "${database}", and creating databases is not enabled in this configuration. Set DB_CREATE_DATABASE=true for this command to let it create the database (\`DB_CREATE_DATABASE=true npx mikro-orm database:create\`), or create it with \`createdb -h ${host} -p ${port} ${database}\`; if the name has a typo, fix DATABASE_URL instead.`,
     { cause },
   );
 }

@@ -123,9 +123,9 @@ const retiring = new WeakMap<PoolClient, RetirementReason>();
 /**
  * Counts the connections `pg-pool` closes, by reason. It says why only by which path it takes: a
  * client released with an error, or no longer queryable, or dropped while idle, is broken; one
- * released after its lifetime ran out is in pg-pool's `_expired` set; one removed with no such
- * sign sat idle too long. Connections closed by `pool.end()` (a shutdown) are not counted. Costs
- * one set lookup per release.
+ * released after its lifetime ran out is in pg-pool's private `_expired` set (checked by
+ * tests/dependency-internals.int.test.ts); one removed with no such sign sat idle too long.
+ * Connections closed by `pool.end()` (a shutdown) are not counted. Costs one set lookup per release.
  */
 function countRetirements(pool: Pool, figures: DatabaseFigures): void {
   const expired = (pool as unknown as { _expired?: WeakSet<PoolClient> })._expired;
@@ -268,7 +268,10 @@ function refillToMin(pool: Pool, min: number, acquire: () => Promise<PoolClient>
   }).unref();
 }
 
-/** `pg` exposes these flags only as underscore fields; they are stable across pg 8. */
+/**
+ * `pg` exposes these flags only as private fields (`_queryable`, `_ending` on a client, `ending`,
+ * `ended` on a pool), stable across pg 8; tests/dependency-internals.int.test.ts fails if they go.
+ */
 function isQueryable(client: PoolClient): boolean {
   const flags = client as unknown as { _queryable?: boolean; _ending?: boolean };
   return flags._queryable !== false && flags._ending !== true;

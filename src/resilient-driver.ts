@@ -15,8 +15,13 @@ import type {
   OrderDefinition,
   Primary,
 } from '@mikro-orm/core';
-import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { NativeQueryBuilder, QueryResult, RawQueryFragment } from '@mikro-orm/sql';
+import {
+  type NativeQueryBuilder,
+  PostgreSqlConnection,
+  PostgreSqlDriver,
+  type QueryResult,
+  type RawQueryFragment,
+} from '@mikro-orm/postgresql';
 import type { Pool, PoolConfig } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
@@ -138,6 +143,9 @@ type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : nev
 /**
  * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every
  * replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM CLI cannot drop data either).
+ * It replaces the driver's `connection`, `replicas` and `platform` fields, which MikroORM keeps
+ * protected (not a public API); tests/dependency-internals.int.test.ts fails if a MikroORM version
+ * stops using them.
  */
 export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   constructor(config: Configuration) {

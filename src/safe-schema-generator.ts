@@ -1,7 +1,13 @@
-import type { MikroORM, Options, UpdateSchemaOptions } from '@mikro-orm/core';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
-import { type AbstractSqlPlatform, DatabaseSchema, type SqlEntityManager, SqlSchemaGenerator } from '@mikro-orm/sql';
+import type { EnsureDatabaseOptions, MikroORM, Options, UpdateSchemaOptions } from '@mikro-orm/core';
+import {
+  type AbstractSqlPlatform,
+  DatabaseSchema,
+  PostgreSqlPlatform,
+  type SqlEntityManager,
+  SqlSchemaGenerator,
+} from '@mikro-orm/postgresql';
 import { LIBRARY_TABLES } from './library-tables.js';
+import { creationNotEnabledError, isMissingDatabaseError } from './missing-database.js';
 
 type SchemaGeneratorOptions = NonNullable<Options['schemaGenerator']>;
 
@@ -31,9 +37,23 @@ export class SafeSchemaGenerator extends SqlSchemaGenerator {
     return [sql, ...relaxed].filter((part) => part.trim()).join('\n');
   }
 
+  /**
+   * Creates the database when it is missing: what the MikroORM CLI's `database:create` asks for.
+   * Unless creation is enabled (`DB_CREATE_DATABASE`), the connection refuses; the error then says
+   * how to enable it for this command rather than that nothing was created.
+   */
+  override async ensureDatabase(options?: EnsureDatabaseOptions): Promise<boolean> {
+    try {
+      return await super.ensureDatabase(options);
+    } catch (error) {
+      throw isMissingDatabaseError(error) ? creationNotEnabledError(this.config, error) : error;
+    }
+  }
+
   /** What MikroORM reads when not given a `fromSchema`, minus the tables `skipTables` names. */
   async #currentSchema(schema: string | undefined): Promise<DatabaseSchema> {
-    await this.ensureDatabase();
+    // An update is no request to create the database: its error stays "nothing was created".
+    await super.ensureDatabase();
     const namespaces = this.getTargetSchema(schema).getNamespaces();
     const { skipTables, skipViews } = this.options;
     const current = await DatabaseSchema.create(

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import pg from 'pg';
+import type { ClientConfig } from 'pg';
+import { pg } from './mikro-orm-pg.js';
 import type { Orm } from './orm.js';
 import { nativePool } from './pool.js';
 
@@ -50,7 +51,7 @@ async function cancelOnAbort(orm: Orm, tx: EntityManager, signal?: AbortSignal):
 }
 
 /** Best effort: if the cancel cannot get through, the stop's own timeout bounds the wait for the statement. */
-async function cancelBackend(options: pg.ClientConfig, pid: number): Promise<void> {
+async function cancelBackend(options: ClientConfig, pid: number): Promise<void> {
   const client = new pg.Client(options);
   client.on('error', () => undefined);
   try {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Dictionary, TableNotFoundException } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { DatabaseSchema } from '@mikro-orm/sql';
+import { DatabaseSchema, type EntityManager } from '@mikro-orm/postgresql';
 import { FINGERPRINT_TABLE } from './library-tables.js';
 import type { Orm } from './orm.js';
 import { SafeSchemaGenerator } from './safe-schema-generator.js';

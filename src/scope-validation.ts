@@ -5,7 +5,11 @@ import { InversifyMikroOrmError } from './errors.js';
 
 const BINDING_SERVICE = Symbol('inversify-mikro-orm:bindingService');
 
-/** Inversify keeps bindings private; its plugin API is the supported way to read them. */
+/**
+ * Inversify keeps bindings private; its plugin API is the supported way to read them. The binding
+ * service and binding shapes below come from `@inversifyjs/core`, which Inversify does not document
+ * as public: tests/dependency-internals.int.test.ts fails if a version inside our range changes them.
+ */
 class BindingInspector extends Plugin<Container> {
   load(api: PluginApi): void {
     api.define(BINDING_SERVICE, () => this._context.bindingService);

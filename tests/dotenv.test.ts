@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** What `loadDatabaseConfig` returns in a fresh process whose working directory holds a real `.env`. */
 function configIn(cwd: string, env: Record<string, string>, call: string) {
-  const entry = pathToFileURL(path.resolve('dist/src/index.js')).href;
+  const entry = pathToFileURL(path.resolve('dist/lib/index.js')).href;
   const script = `
     import { loadDatabaseConfig } from ${JSON.stringify(entry)};
     const { lifecycle } = ${call};

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedDatabase } from '../src/index.js';
+import { EmbeddedDatabase } from '../src/embedded/index.js';
 import { runCommand } from './helpers/run-command.js';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
@@ -58,7 +58,7 @@ describe('EmbeddedDatabase', () => {
     await mkdir(dataDir);
     await chmod(dataDir, 0o777);
     const script = `
-      import { EmbeddedDatabase } from ${JSON.stringify(path.resolve('dist/src/index.js'))};
+      import { EmbeddedDatabase } from ${JSON.stringify(path.resolve('dist/lib/embedded/index.js'))};
       import pg from 'pg';
       const embedded = new EmbeddedDatabase({ dataDir: ${JSON.stringify(path.join(dataDir, 'data'))}, database: 'app' });
       await embedded.start();

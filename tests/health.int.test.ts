@@ -52,6 +52,35 @@ describe('health endpoints', () => {
     }
   });
 
+  it('GET /health/ready answers 200 when the backend its select 1 went to was killed (the read is sent again)', async () => {
+    const warm = await tasks.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(warm.statusCode).toBe(200);
+    // The connection just used is the one handed out next, recently used so not re-validated. Its
+    // backend's goodbye (57P01) is held in the proxy until the select 1 has been sent on it.
+    proxy.stall();
+    try {
+      await db.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      await expect
+        .poll(async () => {
+          const [row] = await db.query<{ n: number }>(
+            'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+          );
+          return row?.n;
+        })
+        .toBe(0);
+      const ready = tasks.app.inject({ method: 'GET', url: '/health/ready' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proxy.resume();
+      const response = await ready;
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ status: 'ready' });
+    } finally {
+      proxy.resume();
+    }
+  });
+
   it('GET /health/ready answers 503 as soon as shutdown begins', async () => {
     let release: () => void = () => undefined;
     tasks.lifecycle.onStop('hold', () => new Promise<void>((resolve) => (release = resolve)));

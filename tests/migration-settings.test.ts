@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appMigrations } from '../mikro-orm.config.js';
+import { appMigrations } from '../src/app/database-config.js';
 import { type DatabaseConfigOverrides, InversifyMikroOrmError, loadDatabaseConfig } from '../src/index.js';
 import { loadMigrationsPackage } from '../src/migrations.js';
 

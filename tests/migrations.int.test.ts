@@ -6,7 +6,7 @@ import type { MigrationsOptions } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { Container } from 'inversify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appMigrations } from '../mikro-orm.config.js';
+import { appMigrations } from '../src/app/database-config.js';
 import { TaskSchema } from '../src/app/task.entity.js';
 import { AppLifecycle, databaseModule, InversifyMikroOrmError, loadDatabaseConfig, Session } from '../src/index.js';
 import { serverConnections } from './helpers/database-container.js';

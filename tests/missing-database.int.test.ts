@@ -107,6 +107,26 @@ describe('a DATABASE_URL naming a database that does not exist', () => {
     expect(await databaseExists(target.name)).toBe(false);
   });
 
+  it('makes `npx mikro-orm database:create` say to set DB_CREATE_DATABASE=true for it, and create it when set', async () => {
+    const target = missingDatabase();
+    const env = { DATABASE_URL: target.url, FORCE_COLOR: '0' };
+
+    const refused = await runCommand('npx', ['mikro-orm', 'database:create'], { env });
+    const output = refused.stdout + refused.stderr;
+    expect(refused.code).not.toBe(0);
+    expect(output).toContain(`no database named "${target.name}"`);
+    expect(output).toContain('Set DB_CREATE_DATABASE=true for this command');
+    expect(output).not.toContain('nothing was created');
+    expect(output).not.toContain(PASSWORD);
+    expect(await databaseExists(target.name)).toBe(false);
+
+    const created = await runCommand('npx', ['mikro-orm', 'database:create'], {
+      env: { ...env, DB_CREATE_DATABASE: 'true' },
+    });
+    expect(created.code, created.stdout + created.stderr).toBe(0);
+    expect(await databaseExists(target.name)).toBe(true);
+  });
+
   it('is created on start() when DB_CREATE_DATABASE=true asks for it', async () => {
     const target = missingDatabase();
     const lifecycle = containerFor(target.url, { DB_CREATE_DATABASE: 'true' }).get(AppLifecycle);

@@ -4,12 +4,12 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Container, inject, injectable, named } from 'inversify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { registerSessionPerRequest } from '../src/fastify/index.js';
 import {
   AppLifecycle,
   databaseModule,
   isInversifyMikroOrmError,
   loadDatabaseConfig,
-  registerSessionPerRequest,
   repositoryOf,
   Session,
   validateScopes,
@@ -86,7 +86,7 @@ describe('named databases', () => {
     await lifecycle.start({ container });
     [{ id: ticketId }] = await reports.query<{ id: number }>("insert into ticket (title) values ('seed') returning id");
     http = Fastify();
-    registerSessionPerRequest(http, container);
+    await http.register(registerSessionPerRequest, { container: container });
     http.get('/sessions', async () => {
       const [first, second] = [container.get(Dashboard), container.get(Dashboard)];
       const viaSession = await first.reports.findOneOrFail(Ticket, ticketId);

@@ -2,7 +2,8 @@ import type { EntityRepository, InferEntity } from '@mikro-orm/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { inject, injectable } from 'inversify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerSessionPerRequest, repositoryOf, Session, withSession } from '../src/index.js';
+import { registerSessionPerRequest } from '../src/fastify/index.js';
+import { repositoryOf, Session, withSession } from '../src/index.js';
 import { type StartedContainer, startContainer } from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
@@ -52,7 +53,7 @@ describe('repositoryOf(Entity) in a unit of work', () => {
     [{ id: noteId }] = await db.query<{ id: number }>("insert into note (body) values ('hello') returning id");
     [{ id: ticketId }] = await db.query<{ id: number }>("insert into ticket (title) values ('broken') returning id");
     http = Fastify();
-    registerSessionPerRequest(http, app.container);
+    await http.register(registerSessionPerRequest, { container: app.container });
     http.get('/same', async () => ({ same: await sameInstances() }));
     await http.ready();
   });

@@ -1,10 +1,11 @@
-import { ApplyMiddleware, Controller, Get, Request, UseGuard } from '@inversifyjs/http-core';
+import { ApplyMiddleware, Controller, Get, Params, Post, Request, UseGuard } from '@inversifyjs/http-core';
 import type { FastifyGuard, FastifyMiddleware } from '@inversifyjs/http-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { inject, injectable } from 'inversify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TaskSchema } from '../src/app/task.entity.js';
 import { Session } from '../src/index.js';
+import { type AbortMode, abortOutcome, ClientAbortScenario, ROW_TITLES } from './helpers/client-abort.js';
 import { startTasksApp, type TasksApp } from './helpers/tasks-app.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
 
@@ -62,6 +63,16 @@ class ProbeController {
   }
 }
 
+@Controller('/abort')
+class ClientAbortController {
+  constructor(@inject(Session) private readonly session: Session) {}
+
+  @Post('/:mode')
+  write(@Params({ name: 'mode' }) mode: AbortMode, @Request() request: FastifyRequest) {
+    return (ClientAbortScenario.current as ClientAbortScenario).handle(this.session, request.raw.socket, mode);
+  }
+}
+
 describe('one Session per HTTP request', () => {
   let db: IsolatedDatabase;
   let tasks: TasksApp;
@@ -73,7 +84,9 @@ describe('one Session per HTTP request', () => {
       container.bind(ProbeGuard).toSelf();
       container.bind(ProbeMiddleware).toSelf();
       container.bind(ProbeController).toSelf();
+      container.bind(ClientAbortController).toSelf();
     });
+    await tasks.app.listen({ port: 0, host: '127.0.0.1' });
     await db.query("insert into task (title, done, created_at, updated_at) values ('probe', false, now(), now())");
   });
 
@@ -117,5 +130,31 @@ describe('one Session per HTTP request', () => {
       )
       .toEqual([]);
     expect(tasks.logs.some((line) => String(line.msg).includes('transaction was still open'))).toBe(true);
+  });
+
+  describe('when the client disconnects in the middle of a transaction (real HTTP)', () => {
+    const url = (mode: AbortMode) => {
+      const { port } = tasks.app.server.address() as { port: number };
+      return `http://127.0.0.1:${port}/abort/${mode}`;
+    };
+
+    beforeEach(async () => {
+      await db.query('delete from task where title = any($1)', [ROW_TITLES]);
+    });
+
+    it('lets the handler finish: a transaction it commits keeps both rows', async () => {
+      await ClientAbortScenario.run(url('commit'));
+      await expect
+        .poll(() => abortOutcome(db), { timeout: 3000 })
+        .toEqual({
+          titles: ROW_TITLES,
+          idleInTransaction: 0,
+        });
+    });
+
+    it('rolls back a transaction left open only once the handler is done: neither row stays', async () => {
+      await ClientAbortScenario.run(url('leave-open'));
+      await expect.poll(() => abortOutcome(db), { timeout: 3000 }).toEqual({ titles: [], idleInTransaction: 0 });
+    });
   });
 });

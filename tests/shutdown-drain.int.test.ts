@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serverConnections } from './helpers/database-container.js';
+import { postTask } from './helpers/http-outcome.js';
 import { ServiceProcess } from './helpers/service-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from './helpers/test-database.js';
@@ -150,6 +151,52 @@ describe('the drain after SIGTERM', () => {
     expect(connection.received).toContain('"error":"shutting_down"');
     expect(await running.exited).toBe(0);
     expect(await db.query("select count(*)::int as n from task where title = 'half a request'")).toEqual([{ n: 0 }]);
+  });
+
+  it('answers a request that reached a silent connection while the process was frozen past the grace: read late, never reset', async () => {
+    const running = await start(uniqueApplicationName('drain-frozen'), { SHUTDOWN_GRACE_MS: '500' });
+    const body = JSON.stringify({ title: 'sent while frozen' });
+    const connection = await open(running);
+    await terminate(running);
+    // Freezes the event loop with the grace timer pending, as a long GC pause or a starved CPU would:
+    // the request waits in the kernel, unread, until the process runs again, the grace long expired.
+    running.signal('SIGSTOP');
+    try {
+      await sleep(50);
+      connection.write(postHead(body) + body);
+      await sleep(800);
+    } finally {
+      running.signal('SIGCONT');
+    }
+
+    expect(await connection.closed).toMatchObject({ how: 'closed' });
+    expect(connection.received).toMatch(/^HTTP\/1\.1 503 /);
+    expect(connection.received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(await running.exited).toBe(0);
+    expect(await db.query("select count(*)::int as n from task where title = 'sent while frozen'")).toEqual([{ n: 0 }]);
+  });
+
+  it('answers every connection waiting in the accept queue at SIGTERM, even when accepting them outlasts the grace', async () => {
+    const backlog = 300;
+    const running = await start(uniqueApplicationName('drain-backlog'), { SHUTDOWN_GRACE_MS: '50' });
+    // While the process is frozen the kernel completes every handshake and queues the connections,
+    // with their requests; Node then accepts one of them per turn of its event loop.
+    running.signal('SIGSTOP');
+    let outcomes: ReturnType<typeof postTask>[] = [];
+    try {
+      await sleep(50);
+      outcomes = Array.from({ length: backlog }, (_, i) => postTask(running.url, `queued ${i}`));
+      await sleep(300);
+      running.signal('SIGTERM');
+    } finally {
+      running.signal('SIGCONT');
+    }
+
+    const answered = await Promise.all(outcomes);
+    expect(answered.filter(({ kind }) => kind !== 'answered')).toEqual([]);
+    expect(await running.exited).toBe(0);
+    const created = answered.filter((outcome) => outcome.kind === 'answered' && outcome.status === 201).length;
+    expect(await db.query("select count(*)::int as n from task where title like 'queued %'")).toEqual([{ n: created }]);
   });
 
   it('closes a connection that sent nothing once SHUTDOWN_GRACE_MS has passed, cleanly, and exits', async () => {

@@ -10,8 +10,10 @@ import {
   withSession,
 } from '../src/index.js';
 import { Note } from './helpers/entities.js';
+import { ScramPgBouncer } from './helpers/scram-pgbouncer.js';
 import { uniqueApplicationName } from './helpers/test-database.js';
-import { startTlsCluster, TLS_ROLE, type TlsCluster } from './helpers/tls-cluster.js';
+import { startTlsCluster, TLS_DATABASE, TLS_ROLE, type TlsCluster, WEAK_LOGINS } from './helpers/tls-cluster.js';
+import { TlsRelay } from './helpers/tls-relay.js';
 
 const WRONG_PASSWORD = 'Not-The-Password-93';
 
@@ -136,6 +138,125 @@ describe('a Neon-like server: TLS only, SCRAM-SHA-256, a certificate from its ow
     url.username = 'cannot_login';
     const error = await failedStart(boot(url.href));
     expect(error.message).toContain('refused the login (role "cannot_login" is not permitted to log in)');
+    expectNoSecret(error, cluster);
+  });
+
+  it.each([
+    [
+      'asks for the password in clear text (pg_hba.conf "password")',
+      WEAK_LOGINS.cleartext,
+      'the password in clear text',
+    ],
+    ['asks for an MD5 hash of the password (pg_hba.conf "md5")', WEAK_LOGINS.md5, 'an MD5 password hash'],
+  ])('with channel_binding=require, fails at once when the server %s, sending no password', async (_, user, asked) => {
+    const app = boot(cluster.url('?sslmode=require&channel_binding=require', { user }), { DB_SCHEMA_UPDATE: 'off' });
+    const error = await failedStart(app);
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain(`asked for ${asked}`);
+    expect(error.message).toContain('channel_binding=require');
+    expectNoSecret(error, cluster);
+    // The password is right: had it been sent, the server would have let the login in.
+    expect(cluster.serverLog()).not.toContain(`connection authorized: user=${user}`);
+  });
+
+  it('with channel_binding=require, fails at once when the server lets the login in without SCRAM (certificate authentication)', async () => {
+    const { certFile, keyFile } = cluster.clientCertificate;
+    const query = `?sslmode=verify-full&sslrootcert=${cluster.caFile}&sslcert=${certFile}&sslkey=${keyFile}&channel_binding=require`;
+    const app = boot(cluster.url(query, { user: WEAK_LOGINS.certificate, password: '' }), { DB_SCHEMA_UPDATE: 'off' });
+    const error = await failedStart(app);
+    expect(error.message).toContain('let the login in without a SCRAM exchange');
+  });
+
+  it('with channel_binding=prefer, still logs in when the server asks for the password in clear text', async () => {
+    const app = boot(cluster.url('?sslmode=require&channel_binding=prefer', { user: WEAK_LOGINS.cleartext }), {
+      DB_SCHEMA_UPDATE: 'off',
+    });
+    try {
+      await app.lifecycle.start();
+      expect(cluster.serverLog()).toContain(`connection authorized: user=${WEAK_LOGINS.cleartext}`);
+    } finally {
+      await app.lifecycle.stop();
+    }
+  });
+
+  it('logs in with a client certificate (sslcert, sslkey)', async () => {
+    const { certFile, keyFile } = cluster.clientCertificate;
+    const query = `?sslmode=verify-full&sslrootcert=${cluster.caFile}&sslcert=${certFile}&sslkey=${keyFile}`;
+    const app = boot(cluster.url(query, { user: WEAK_LOGINS.certificate, password: '' }), { DB_SCHEMA_UPDATE: 'off' });
+    try {
+      await app.lifecycle.start();
+    } finally {
+      await app.lifecycle.stop();
+    }
+  });
+
+  describe('through a man in the middle that re-encrypts with its own certificate', () => {
+    let relay: TlsRelay;
+
+    beforeAll(async () => {
+      relay = await TlsRelay.start({ host: '127.0.0.1', port: cluster.port });
+    });
+
+    afterAll(async () => {
+      await relay?.close();
+    });
+
+    it('fails at once with channel_binding=require: the login is bound to the TLS connection the client sees', async () => {
+      const error = await failedStart(boot(relay.urlFor(cluster.url('?sslmode=require&channel_binding=require'))));
+      expect(error.kind).toBe('config');
+      expect(error.message).toContain('SCRAM channel binding check failed');
+      expect(error.message).toContain('not the server');
+      expectNoSecret(error, cluster);
+    });
+
+    it('logs in with channel_binding=disable (the relay itself passes logins through)', async () => {
+      const app = boot(relay.urlFor(cluster.url('?sslmode=require&channel_binding=disable')));
+      try {
+        await app.lifecycle.start();
+      } finally {
+        await app.lifecycle.stop();
+      }
+    });
+  });
+
+  describe('through PgBouncer, which offers SCRAM-SHA-256 without channel binding', () => {
+    let bouncer: ScramPgBouncer;
+
+    beforeAll(async () => {
+      bouncer = await ScramPgBouncer.start({
+        port: cluster.port,
+        user: TLS_ROLE,
+        password: cluster.password,
+        database: TLS_DATABASE,
+      });
+    });
+
+    afterAll(async () => {
+      await bouncer?.stop();
+    });
+
+    it('fails at once with channel_binding=require', async () => {
+      const error = await failedStart(boot(bouncer.urlFor(cluster.url('?sslmode=require&channel_binding=require'))));
+      expect(error.kind).toBe('config');
+      expect(error.message).toContain('offered only SCRAM-SHA-256, without SCRAM-SHA-256-PLUS');
+      expectNoSecret(error, cluster);
+    });
+
+    it('logs in with channel_binding=prefer (binding is best effort)', async () => {
+      const app = boot(bouncer.urlFor(cluster.url('?sslmode=require&channel_binding=prefer')));
+      try {
+        await app.lifecycle.start();
+      } finally {
+        await app.lifecycle.stop();
+      }
+    });
+  });
+
+  it('fails at once when the URL says sslmode=disable, saying to change it', async () => {
+    const error = await failedStart(boot(cluster.url('?sslmode=disable')));
+    expect(error.message).toContain('accepts only TLS connections');
+    expect(error.message).toContain('DATABASE_URL has sslmode=disable: change it to sslmode=require');
+    expect(error.message).not.toContain('Add ?sslmode=require');
     expectNoSecret(error, cluster);
   });
 

@@ -4,7 +4,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
 import { inject, injectable } from 'inversify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { registerSessionPerRequest, repositoryOf, Session, withSession } from '../src/index.js';
+import { registerSessionPerRequest } from '../src/fastify/index.js';
+import { repositoryOf, Session, withSession } from '../src/index.js';
 import { type StartedContainer, startContainer } from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
@@ -142,7 +143,7 @@ describe('@Transactional() through injected services', () => {
     app.container.bind(Archive).toSelf();
     app.container.bind(Orders).toSelf();
     http = Fastify();
-    registerSessionPerRequest(http, app.container);
+    await http.register(registerSessionPerRequest, { container: app.container });
     http.post<{ Params: { id: string } }>('/scenarios/:id', (request) =>
       outcomeOf(scenarios.get(request.params.id) as Scenario, () => app.container.get(Orders)),
     );

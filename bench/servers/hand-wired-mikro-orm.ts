@@ -1,14 +1,14 @@
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import Fastify from 'fastify';
-import { loadAppDatabaseConfig } from '../../mikro-orm.config.js';
+import type { Session } from 'inversify-mikro-orm';
 import { notFound } from '../../src/app/api-error.js';
+import { loadAppDatabaseConfig } from '../../src/app/database-config.js';
 import { sendError } from '../../src/app/http-error-filter.js';
 import { applyResponseSchemas } from '../../src/app/response-schemas.js';
 import { BODY_LIMIT_BYTES } from '../../src/app/server.js';
 import { TaskService } from '../../src/app/task.service.js';
 import { parseCreateTask, parseTaskId } from '../../src/app/task-input.js';
 import { toTaskView } from '../../src/app/task-view.js';
-import type { Session } from '../../src/index.js';
 import { addMemoryRoute } from './memory-route.js';
 import { serverSettings } from './server-env.js';
 
@@ -20,7 +20,7 @@ import { serverSettings } from './server-env.js';
  * container, the HTTP adapter and the session-per-request hook.
  */
 const { settings, log } = serverSettings();
-const { lifecycle: _lifecycle, ...ormOptions } = loadAppDatabaseConfig();
+const { lifecycle: _lifecycle, ...ormOptions } = loadAppDatabaseConfig({}, log);
 const orm = new MikroORM(ormOptions);
 await orm.connect();
 

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { CreatedHttpResponse } from '@inversifyjs/http-core';
 import { inject, injectable } from 'inversify';
+import { Session } from 'inversify-mikro-orm';
 import { runService } from '../../src/app/service.js';
 import { TaskService } from '../../src/app/task.service.js';
 import { parseCreateTask } from '../../src/app/task-input.js';
 import { type TaskView, toTaskView } from '../../src/app/task-view.js';
 import { TASKS_PATH, TasksController } from '../../src/app/tasks.controller.js';
-import { Session } from '../../src/index.js';
 
 /**
  * The Tasks API with some of the optimizations in BENCHMARKS.md undone, so each one's gain is

@@ -1,4 +1,4 @@
-import { isAcquireTimeoutError, isDisconnectError } from '../index.js';
+import { isAcquireTimeoutError, isDisconnectError } from 'inversify-mikro-orm';
 import { ApiError, type ErrorBody } from './api-error.js';
 
 export interface ErrorResponse {

@@ -28,12 +28,21 @@ class Drain {
    * between two requests, but counts a connection that has sent nothing yet as busy (its headers
    * timeout is running), so those are closed here. A connection that has received any byte of a
    * request is left to finish it.
+   *
+   * Only after one more turn of the event loop, whose poll reads every socket with data waiting: when
+   * the grace ends while the loop was busy (or the process paused), a request may sit in the kernel,
+   * sent in time but not read yet, and destroying its socket unread would make the kernel answer
+   * with a reset instead of the 503 the client is owed.
    */
-  closeIdle(): void {
+  async closeIdle(): Promise<void> {
+    await nextTurn();
     this.app.server.closeIdleConnections();
     for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
   }
 }
+
+/** Resolves after the event loop has polled its sockets once more. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const drains = new WeakMap<FastifyInstance, Drain>();
 
@@ -65,7 +74,7 @@ export function prepareGracefulDrain(app: FastifyInstance): void {
 }
 
 /**
- * Stops accepting connections and drains the open ones: every request already read gets its real
+ * Stops accepting connections (once those already queued are accepted) and drains the open ones: every request already read gets its real
  * answer and every request that arrives during the drain a 503; after `graceMs` connections with no
  * request in progress are closed, and at `timeoutMs` whatever is left is cut, so a stuck client
  * cannot hold shutdown open. Then closes the Fastify instance.
@@ -83,10 +92,10 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
   const server = app.server;
   const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
   try {
-    await acceptQueuedConnections(server, graceMs);
+    await acceptQueuedConnections(server, timeoutMs);
     // Its callback runs once the last connection has closed (at once if the server was not listening).
     const drained = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
-    const grace = setTimeout(() => drain.closeIdle(), graceMs);
+    const grace = setTimeout(() => void drain.closeIdle(), graceMs);
     await drained.finally(() => clearTimeout(grace));
   } finally {
     clearTimeout(cut);
@@ -96,10 +105,11 @@ export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs
 
 /**
  * Closing a listening socket makes the kernel reset every connection still in its accept queue:
- * connections their clients already count as open, whose requests may be sent. Node accepts all
- * that are queued whenever the event loop polls, so the listener stays open until a full turn of
- * the loop accepts nothing, and is closed right after. Clients that keep connecting cannot hold it
- * open beyond `limitMs`.
+ * connections their clients already count as open, whose requests may be sent. Node (24) accepts
+ * one queued connection per turn of the event loop, so the listener stays open until a full turn
+ * accepts nothing, and is closed right after. A burst of connections can take many turns, each as
+ * long as the work it polls, so the bound is the shutdown timeout, not the grace: only clients that
+ * keep connecting faster than one per turn hold the listener open that long (each is answered 503).
  */
 async function acceptQueuedConnections(server: net.Server, limitMs: number): Promise<void> {
   const deadline = Date.now() + limitMs;
@@ -107,7 +117,6 @@ async function acceptQueuedConnections(server: net.Server, limitMs: number): Pro
   const count = () => {
     accepted += 1;
   };
-  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
   server.on('connection', count);
   try {
     // The current turn may have polled before the drain began; only the turns after it count.

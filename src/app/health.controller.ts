@@ -1,9 +1,9 @@
 import { Controller, Get, ServiceUnavailableHttpResponse } from '@inversifyjs/http-core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { inject } from 'inversify';
+import { AppLifecycle, isDisconnectError, nativePool, poolStats } from 'inversify-mikro-orm';
 import type { Pool } from 'pg';
-import { AppLifecycle, nativePool, poolStats } from '../index.js';
-import { abortable } from '../timeout.js';
+import { abortable } from './abortable.js';
 
 /** How long readiness waits for `select 1` before calling the database unavailable. */
 export const READY_QUERY_TIMEOUT_MS = 1000;
@@ -34,12 +34,22 @@ export class HealthController {
     const state = this.lifecycle.state;
     if (state !== 'running') return new ServiceUnavailableHttpResponse({ status: state });
     this.#pool ??= await nativePool(this.orm);
-    const answered = await selectOne(this.#pool, AbortSignal.timeout(READY_QUERY_TIMEOUT_MS)).then(
+    const answered = await selectOneRetried(this.#pool, AbortSignal.timeout(READY_QUERY_TIMEOUT_MS)).then(
       () => true,
       () => false,
     );
     const body: Readiness = { status: answered ? 'ready' : 'database_unavailable', pool: poolStats(this.#pool) };
     return answered ? body : new ServiceUnavailableHttpResponse(body);
+  }
+}
+
+/** A backend killed under the probe (a restart, a failover) costs a retry within the budget, not a failed probe. */
+async function selectOneRetried(pool: Pool, signal: AbortSignal): Promise<void> {
+  try {
+    await selectOne(pool, signal);
+  } catch (error) {
+    if (signal.aborted || !isDisconnectError(error)) throw error;
+    await selectOne(pool, signal);
   }
 }
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
 import { runService } from './service.js';
 
-/** `npm start`: the Tasks API on DATABASE_URL, or on the embedded PostgreSQL in development. */
+/** The deployed Tasks API: DATABASE_URL is required (`npm start` runs dev.js, which can embed a server). */
 await runService();

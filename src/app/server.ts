@@ -1,9 +1,8 @@
 import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
-import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
+import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
 import { Registry } from 'prom-client';
-import { registerSessionPerRequest } from '../index.js';
 import { notFound } from './api-error.js';
 import { prepareGracefulDrain } from './graceful-drain.js';
 import { HttpErrorFilter, sendError } from './http-error-filter.js';
@@ -29,7 +28,7 @@ export async function buildServer(container: Container, { logger }: ServerOption
   });
   acceptUtf8JsonOnly(app);
   prepareGracefulDrain(app);
-  registerSessionPerRequest(app, container.get(MikroORM));
+  await app.register(registerSessionPerRequest, { container });
   // Now, not at the first scrape: the acquire wait histogram observes from registration on.
   container.get(Registry);
   applyResponseSchemas(app);

@@ -1,4 +1,4 @@
-import { InversifyMikroOrmError } from '../index.js';
+import { InversifyMikroOrmError } from 'inversify-mikro-orm';
 
 export interface ServiceSettings {
   port: number;

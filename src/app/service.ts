@@ -1,9 +1,9 @@
 import type { AnyEntity, EntitySchema } from '@mikro-orm/core';
 import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
+import { AppLifecycle, databaseModule, isInversifyMikroOrmError, type Logger } from 'inversify-mikro-orm';
 import { pino } from 'pino';
-import { loadAppDatabaseConfig } from '../../mikro-orm.config.js';
-import { AppLifecycle, databaseModule, isInversifyMikroOrmError, type Logger } from '../index.js';
+import { loadAppDatabaseConfig } from './database-config.js';
 import { closeGracefully } from './graceful-drain.js';
 import { buildServer } from './server.js';
 import { readServiceSettings } from './service-settings.js';
@@ -13,6 +13,8 @@ import { tasksModule } from './tasks-module.js';
 export interface ServiceOptions {
   /** Entities besides Task. */
   extraEntities?: EntitySchema<AnyEntity>[];
+  /** Development (`npm start`): without DATABASE_URL, run an embedded PostgreSQL instead of failing. */
+  embeddedWithoutUrl?: boolean;
   /** Rebind services or controllers before anything is resolved. */
   configure?: (container: Container) => void;
   /** Add routes before the server listens. */
@@ -29,7 +31,7 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
   try {
     const settings = readServiceSettings(process.env);
     log = pino({ level: settings.logLevel });
-    const database = loadAppDatabaseConfig(options.extraEntities);
+    const database = loadAppDatabaseConfig(options, log);
     const container = new Container();
     // DB_ECHO=true: MikroORM's query log ("[query] select ... [took 2 ms]") goes into the service log.
     container.load(databaseModule({ ...database, colors: false, logger: (message) => log.info(message) }), tasksModule);

@@ -1,4 +1,4 @@
-import type { AppLifecycle, Logger } from '../index.js';
+import type { AppLifecycle, Logger } from 'inversify-mikro-orm';
 
 /**
  * SIGTERM/SIGINT start a graceful stop (readiness turns 503, the server drains, the ORM closes)

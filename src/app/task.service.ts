@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { retryableRead, Session } from '../index.js';
+import { retryableRead, Session } from 'inversify-mikro-orm';
 import { notFound } from './api-error.js';
 import { type Task, TaskSchema } from './task.entity.js';
 import type { CreateTaskInput, Page, UpdateTaskInput } from './task-input.js';

@@ -1,6 +1,6 @@
 import { ContainerModule } from 'inversify';
+import { registerPoolMetrics } from 'inversify-mikro-orm/metrics';
 import { Registry } from 'prom-client';
-import { registerPoolMetrics } from '../metrics/index.js';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error-filter.js';
 import { MetricsController } from './metrics.controller.js';

@@ -11,7 +11,7 @@ import {
   Query,
 } from '@inversifyjs/http-core';
 import { inject } from 'inversify';
-import { Session } from '../index.js';
+import { Session } from 'inversify-mikro-orm';
 import { type TaskPage, TaskService } from './task.service.js';
 import { parseCreateTask, parsePage, parseTaskId, parseUpdateTask } from './task-input.js';
 import { type TaskView, toTaskView } from './task-view.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type { QueryResultRow } from 'pg';
 import { InversifyMikroOrmError } from '../errors.js';
+import { pg } from '../mikro-orm-pg.js';
 
 /** A database of its own for one test file or worker, so tests run in parallel without seeing each other. */
 export interface TestDatabase {
@@ -13,7 +14,7 @@ export interface TestDatabase {
    */
   env(extra?: Record<string, string>, prefix?: string): Record<string, string>;
   /** Runs SQL on this database over a connection of its own (to check what was really committed). */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Drops the database, closing whatever is still connected to it. */
   drop(): Promise<void>;
 }
@@ -31,7 +32,7 @@ function withDatabase(serverUrl: string, database: string): string {
   return url.href;
 }
 
-async function query<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+async function query<R extends QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: url, application_name: 'inversify-mikro-orm-testing' });
   await client.connect();
   try {
@@ -64,7 +65,7 @@ export async function createTestDatabase(
     name,
     url,
     env: (extra: Record<string, string> = {}, prefix = '') => ({ [`${prefix}DATABASE_URL`]: url, ...extra }),
-    query: <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => query<R>(url, sql, params),
+    query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => query<R>(url, sql, params),
     drop: async () => {
       await query(serverUrl, `drop database if exists ${quote(name)} with (force)`);
     },

@@ -1,6 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
+export interface LaunchOptions {
+  /** main.js (the deployed service) by default; dev.js is what `npm start` runs. */
+  entry?: 'main.js' | 'dev.js';
+  cwd?: string;
+}
+
 /** The built service (`dist/src/app/main.js`, built by the global setup) running as a real process. */
 export class ServiceProcess {
   readonly lines: Array<Record<string, unknown>> = [];
@@ -22,16 +28,17 @@ export class ServiceProcess {
   static #last?: ServiceProcess;
 
   /** Starts the service and waits until it listens. */
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const service = ServiceProcess.launch(env);
+  static async start(env: Record<string, string>, options: LaunchOptions = {}): Promise<ServiceProcess> {
+    const service = ServiceProcess.launch(env, options);
     const listening = await service.waitFor((line) => String(line.msg).startsWith('Server listening at '), 30_000);
     service.#url = String(listening.msg).replace('Server listening at ', '');
     return service;
   }
 
   /** Starts the service without waiting for it to listen (a boot that never finishes, a process that exits early). */
-  static launch(env: Record<string, string>): ServiceProcess {
-    const child = spawn(process.execPath, [path.resolve('dist/src/app/main.js')], {
+  static launch(env: Record<string, string>, { entry = 'main.js', cwd }: LaunchOptions = {}): ServiceProcess {
+    const child = spawn(process.execPath, [path.resolve('dist/src/app', entry)], {
+      cwd,
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

