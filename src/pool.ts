@@ -67,14 +67,15 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
 
   jitterLifetimes(pool, settings.maxLifetimeSeconds);
   pool.on('connect', touch);
+  const noteRetirement = countRetirements(pool, figures);
   pool.on('release', (err: unknown, client: PoolClient) => {
     if ((err && isDisconnectError(err)) || !isQueryable(client)) invalidate();
+    noteRetirement(err, client);
   });
   pool.on('error', (err) => {
     if (isDisconnectError(err)) invalidate();
   });
   pool.on('remove', () => refillToMin(pool, settings.min, acquire));
-  countRetirements(pool, figures);
 
   async function isUsable(client: PoolClient): Promise<boolean> {
     const state = states.get(client);
@@ -125,20 +126,22 @@ const retiring = new WeakMap<PoolClient, RetirementReason>();
  * client released with an error, or no longer queryable, or dropped while idle, is broken; one
  * released after its lifetime ran out is in pg-pool's private `_expired` set (checked by
  * tests/dependency-internals.int.test.ts); one removed with no such sign sat idle too long.
- * Connections closed by `pool.end()` (a shutdown) are not counted. Costs one set lookup per release.
+ * Connections closed by `pool.end()` (a shutdown) are not counted. Returns what to call on each
+ * release, from the pool's one 'release' listener (a second listener would make Node copy the
+ * listener list on every release): two set lookups, nothing allocated.
  */
-function countRetirements(pool: Pool, figures: DatabaseFigures): void {
+function countRetirements(pool: Pool, figures: DatabaseFigures): (err: unknown, client: PoolClient) => void {
   const expired = (pool as unknown as { _expired?: WeakSet<PoolClient> })._expired;
-  pool.on('release', (err: unknown, client: PoolClient) => {
-    if (retiring.has(client)) return;
-    if (err || !isQueryable(client)) retiring.set(client, 'broken');
-    else if (expired?.has(client)) retiring.set(client, 'lifetime');
-  });
   pool.on('error', (_err, client) => retiring.set(client, 'broken'));
   pool.on('remove', (client) => {
     const reason = retiring.get(client) ?? (isEnding(pool) ? undefined : 'idle');
     if (reason) figures.retired[reason]++;
   });
+  return (err, client) => {
+    if (retiring.has(client)) return;
+    if (err || !isQueryable(client)) retiring.set(client, 'broken');
+    else if (expired?.has(client)) retiring.set(client, 'lifetime');
+  };
 }
 
 /**
