@@ -143,7 +143,7 @@ describe('connection gauges', () => {
 
 describe('acquire wait histogram', () => {
   it('observes every checkout, and a wait for a full pool lands above its bucket', async () => {
-    const started = await start({ DB_POOL_MIN: '1', DB_POOL_MAX: '1' });
+    const started = await start({ DB_POOL_MIN: '1', DB_POOL_MAX: '1', DB_SCHEMA_UPDATE: 'off' });
     const before = (await value(started, 'db_pool_acquire_wait_seconds_count')) as number;
     expect(before).toBeGreaterThan(0); // the boot's own checkouts
     for (let i = 0; i < 5; i++) await started.orm.em.fork().execute('select 1');
@@ -210,6 +210,19 @@ describe('validations and retirements', () => {
     ]);
     await expect.poll(() => retired(started)).toEqual({ lifetime: 0, idle: 0, eviction: 0, broken: 3 });
     expect(await value(started, 'db_pool_validations_failed_total')).toBe(0);
+  });
+
+  it('counts a connection that died while checked out (in a transaction) as broken', async () => {
+    const started = await start({ DB_POOL_MIN: '1', DB_POOL_MAX: '1', DB_SCHEMA_UPDATE: 'off' });
+    const holder = started.orm.em.fork();
+    await holder.begin();
+    const [{ pid }] = (await holder.execute('select pg_backend_pid() as pid')) as [{ pid: number }];
+    await db.query('select pg_terminate_backend($1, 5000)', [pid]);
+    try {
+      await expect.poll(() => retired(started)).toEqual({ lifetime: 0, idle: 0, eviction: 0, broken: 1 });
+    } finally {
+      await holder.rollback().catch(() => undefined);
+    }
   });
 
   it('counts connections retired at the end of their lifetime as lifetime', async () => {
