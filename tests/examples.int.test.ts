@@ -21,7 +21,8 @@ function shownInReadme(file: string): string {
   return block.replace(/^\s*```ts\n/, '').replace(/```\s*$/, '');
 }
 
-// examples/usage.ts is checked by tests/readme.int.test.ts.
+// examples/usage.ts is checked by tests/readme.int.test.ts; examples/replicas.ts is run by
+// tests/replicas.int.test.ts (it needs a streaming replica).
 const EXAMPLES = [
   'examples/repositories.ts',
   'examples/transactions.ts',
@@ -30,6 +31,7 @@ const EXAMPLES = [
   'examples/testing.ts',
   'examples/migrate.ts',
   'examples/metrics.ts',
+  'examples/replicas.ts',
 ];
 
 describe('README examples beyond the core', () => {

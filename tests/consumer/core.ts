@@ -94,7 +94,7 @@ export async function dependencyInternals(container: Container, orm: Orm): Promi
   }
   if (pool.totalCount === 0 || poolFigures(orm).connections.total !== pool.totalCount) {
     problems.push(
-      "MikroORM no longer creates the primary's pool through createKyselyDialect of a 'write' connection: poolFigures(orm) does not see it (src/resilient-driver.ts)",
+      "MikroORM no longer creates the primary's pool through its connection's createKyselyDialect: poolFigures(orm) does not see it (src/resilient-driver.ts)",
     );
   }
   const poolFlags = pool as unknown as PoolFlags;
