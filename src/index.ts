@@ -20,6 +20,8 @@ export type { Logger } from './logger.js';
 export type { Orm } from './orm.js';
 export type { PoolSettings } from './pool.js';
 export { nativePool, poolStats } from './pool.js';
+export type { ConnectionCounts, PoolFigures, RetirementReason, SchemaStepFigures } from './pool-figures.js';
+export { poolFigures } from './pool-figures.js';
 export { ReadYourWritesEntityManager } from './read-your-writes.js';
 export type { ReplicaOptions, ReplicaStatus } from './replica-connection.js';
 export { ReplicaConnection } from './replica-connection.js';

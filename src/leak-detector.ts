@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from './logger.js';
 import { outstandingCheckouts } from './pool.js';
+import { figuresOf } from './pool-figures.js';
 
 /**
  * HikariCP's leakDetectionThreshold: a connection out of the pool longer than `thresholdMs` (an
@@ -9,12 +10,14 @@ import { outstandingCheckouts } from './pool.js';
  * it ends (see `releaseSession`). Returns a function that stops watching.
  */
 export function watchForLeaks(pool: Pool, thresholdMs: number, log: () => Logger): () => void {
+  const figures = figuresOf(pool);
   const sweep = setInterval(
     () => {
       const now = Date.now();
       for (const checkout of outstandingCheckouts(pool)) {
         if (checkout.warned || now - checkout.since < thresholdMs) continue;
         checkout.warned = true;
+        figures.leakWarnings++;
         log().warn(
           { heldForMs: now - checkout.since, stack: checkout.origin.stack },
           `A database connection has been out of the pool for more than ${thresholdMs} ms (DB_LEAK_WARN_MS), usually a transaction left open; it was taken at the stack below. Commit or roll back promptly, or use em.transactional().`,

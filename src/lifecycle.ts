@@ -7,6 +7,7 @@ import { type Logger, stderrLogger } from './logger.js';
 import { runMigrations } from './migrations.js';
 import type { Orm } from './orm.js';
 import { nativePool, warmPool } from './pool.js';
+import { recordSchemaStep } from './pool-figures.js';
 import { logReplicasTo } from './replica-health.js';
 import { type SchemaSyncOutcome, syncSchema } from './schema-sync.js';
 import { validateScopes } from './scope-validation.js';
@@ -165,15 +166,16 @@ export class AppLifecycle {
   async #updateSchema(mode: 'safe' | 'migrate', signal: AbortSignal): Promise<void> {
     const began = performance.now();
     let migrations: string[] | undefined;
-    if (mode === 'migrate') {
-      this.#step = 'running migrations';
-      const run = await runMigrations(this.orm, signal);
-      this.#schema = run.outcome;
-      migrations = run.applied;
-    } else {
+    this.#schema = await recordSchemaStep(this.orm, async () => {
+      if (mode === 'migrate') {
+        this.#step = 'running migrations';
+        const run = await runMigrations(this.orm, signal);
+        migrations = run.applied;
+        return run.outcome;
+      }
       this.#step = 'updating the schema';
-      this.#schema = await syncSchema(this.orm, signal);
-    }
+      return syncSchema(this.orm, signal);
+    });
     const ms = Math.round((performance.now() - began) * 100) / 100;
     this.#log.info({ outcome: this.#schema, mode, migrations, ms }, `Schema ${this.#schema}`);
   }

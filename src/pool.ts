@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import type { Logger } from './logger.js';
 import type { Orm } from './orm.js';
+import { type DatabaseFigures, figuresOf, type RetirementReason } from './pool-figures.js';
 
 /** The template's pool semantics (SQLAlchemy `QueuePool`), expressed in `pg-pool` terms. */
 export interface PoolSettings {
@@ -45,6 +46,7 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
   const states = new WeakMap<PoolClient, ClientState>();
   const checkedOut = new Map<PoolClient, Checkout>();
   checkouts.set(pool, checkedOut);
+  const figures = figuresOf(pool);
   /**
    * Until this moment every checkout is validated: a sibling just died, and a connection killed
    * with it can look healthy until its socket's close is processed, even if it was used since.
@@ -65,8 +67,10 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
 
   jitterLifetimes(pool, settings.maxLifetimeSeconds);
   pool.on('connect', touch);
+  const noteRetirement = countRetirements(pool, figures);
   pool.on('release', (err: unknown, client: PoolClient) => {
     if ((err && isDisconnectError(err)) || !isQueryable(client)) invalidate();
+    noteRetirement(err, client);
   });
   pool.on('error', (err) => {
     if (isDisconnectError(err)) invalidate();
@@ -83,16 +87,22 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
       touch(client);
       return true;
     }
+    figures.validationsFailed++;
     evictedAt = Date.now();
     return false;
   }
 
   async function checkout(): Promise<PoolClient> {
+    const began = performance.now();
     const origin = captureOrigin();
     // Every failed check destroys a client, and fresh clients pass, so this ends within max + 1 rounds.
     for (let round = 0; ; round++) {
       const client = await acquire();
-      if (round > settings.max || (await isUsable(client))) return tracked(client, origin, checkedOut, touch);
+      if (round > settings.max || (await isUsable(client))) {
+        figures.acquired(performance.now() - began);
+        return tracked(client, origin, checkedOut, touch);
+      }
+      retiring.set(client, 'eviction');
       client.release(new Error('connection failed validation'));
     }
   }
@@ -106,6 +116,32 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
     );
     return undefined;
   }) as Pool['connect'];
+}
+
+/** Why a connection the pool is about to close goes; set before pg-pool removes it. */
+const retiring = new WeakMap<PoolClient, RetirementReason>();
+
+/**
+ * Counts the connections `pg-pool` closes, by reason. It says why only by which path it takes: a
+ * client released with an error, or no longer queryable, or dropped while idle, is broken; one
+ * released after its lifetime ran out is in pg-pool's private `_expired` set (checked by
+ * tests/dependency-internals.int.test.ts); one removed with no such sign sat idle too long.
+ * Connections closed by `pool.end()` (a shutdown) are not counted. Returns what to call on each
+ * release, from the pool's one 'release' listener (a second listener would make Node copy the
+ * listener list on every release): two set lookups, nothing allocated.
+ */
+function countRetirements(pool: Pool, figures: DatabaseFigures): (err: unknown, client: PoolClient) => void {
+  const expired = (pool as unknown as { _expired?: WeakSet<PoolClient> })._expired;
+  pool.on('error', (_err, client) => retiring.set(client, 'broken'));
+  pool.on('remove', (client) => {
+    const reason = retiring.get(client) ?? (isEnding(pool) ? undefined : 'idle');
+    if (reason) figures.retired[reason]++;
+  });
+  return (err, client) => {
+    if (retiring.has(client)) return;
+    if (err || !isQueryable(client)) retiring.set(client, 'broken');
+    else if (expired?.has(client)) retiring.set(client, 'lifetime');
+  };
 }
 
 /**

@@ -27,11 +27,12 @@ import {
   type RawQueryFragment,
   type SqlEntityManager,
 } from '@mikro-orm/postgresql';
-import type { Pool } from 'pg';
+import type { Pool, PoolConfig } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
 import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
+import { attachPool, figuresOf } from './pool-figures.js';
 import { hasWritten } from './read-your-writes.js';
 import { ReplicaConnection, type ReplicaOptions, readConnection } from './replica-connection.js';
 import { isDeclaredRead, retryableRead } from './retryable-read.js';
@@ -81,8 +82,19 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
       if (!(await this.#sawDisconnect(error)) || ctx || !isDeclaredRead() || !READ_ONLY.test(sqlOf(query))) {
         throw this.#explained(error);
       }
+      figuresOf(this.config).readsRetried++;
       return super.execute<T>(query, params, method, ctx, loggerContext);
     }
+  }
+
+  /** The primary's pool counts toward the ORM's figures (`poolFigures`) from its creation on. */
+  override createKyselyDialect(overrides: PoolConfig): ReturnType<PostgreSqlConnection['createKyselyDialect']> {
+    const { onPoolCreated } = overrides as { onPoolCreated?: (pool: Pool) => unknown };
+    const attaching = (pool: Pool) => {
+      attachPool(pool, this.config);
+      return onPoolCreated?.(pool);
+    };
+    return super.createKyselyDialect({ ...overrides, onPoolCreated: attaching } as PoolConfig);
   }
 
   override async begin(options: BeginOptions = {}): ReturnType<PostgreSqlConnection['begin']> {

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main as asyncConfig } from '../examples/async-config.js';
+import { scrapeOnce } from '../examples/metrics.js';
 import { main as migrate } from '../examples/migrate.js';
 import { main as namedDatabases } from '../examples/named-databases.js';
 import { main as repositories } from '../examples/repositories.js';
 import { main as testing } from '../examples/testing.js';
 import { main as transactions } from '../examples/transactions.js';
+import { sampleOf } from './helpers/prometheus-text.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
 
 const readme = readFileSync('README.md', 'utf8');
@@ -28,6 +30,7 @@ const EXAMPLES = [
   'examples/async-config.ts',
   'examples/testing.ts',
   'examples/migrate.ts',
+  'examples/metrics.ts',
   'examples/replicas.ts',
 ];
 
@@ -79,6 +82,15 @@ describe('README examples beyond the core', () => {
     expect(await db.query('select name from mikro_orm_migrations')).toEqual([
       { name: 'Migration20261126000000_notes' },
     ]);
+  });
+
+  it('metrics: the pool figures of the default database, in the Prometheus text format', async () => {
+    const text = await scrapeOnce((await database('ex_metrics')).env());
+    expect(sampleOf(text, 'db_pool_connections', { database: 'default' })).toBe(5);
+    expect(sampleOf(text, 'db_pool_acquire_wait_seconds_count', { database: 'default' })).toBeGreaterThan(0);
+    expect(
+      sampleOf(text, 'db_schema_step_duration_seconds', { database: 'default', outcome: 'updated' }),
+    ).toBeGreaterThan(0);
   });
 
   it('testing: a request inside withRollback is seen by the test and leaves nothing behind', async () => {

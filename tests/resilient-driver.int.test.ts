@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,21 +5,8 @@ import { type AppLifecycle, nativePool } from '../src/index.js';
 import type { Orm } from '../src/orm.js';
 import { startContainer } from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
+import { terminateBlocking } from './helpers/terminate-blocking.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
-
-/**
- * Terminates a backend and waits until it is gone, from another process and synchronously: this
- * process's event loop stays blocked meanwhile, so the pool cannot notice the death before the
- * next statement is sent on that connection (as a service under load often does not).
- */
-function terminateBlocking(url: string, pid: number): void {
-  const script = `import pg from 'pg';
-    const client = new pg.Client({ connectionString: process.argv[1] });
-    await client.connect();
-    await client.query('select pg_terminate_backend($1, 5000)', [Number(process.argv[2])]);
-    await client.end();`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', script, url, String(pid)]);
-}
 
 describe('ResilientPostgreSqlDriver', () => {
   let db: IsolatedDatabase;
@@ -54,7 +40,7 @@ describe('ResilientPostgreSqlDriver', () => {
       pool.on('release', (_error: unknown, client: PoolClient) => client === victim && resolve()),
     );
 
-    terminateBlocking(db.url, deadPid);
+    terminateBlocking(db.url, [deadPid]);
     const em = orm.em.fork();
     await em.begin();
     // The BEGIN was sent on the dead connection: it came back to the pool (as a dead idle one would not).

@@ -2,6 +2,7 @@ import { InversifyFastifyHttpAdapter } from '@inversifyjs/http-fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from 'inversify';
 import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
+import { Registry } from 'prom-client';
 import { notFound } from './api-error.js';
 import { prepareGracefulDrain } from './graceful-drain.js';
 import { HttpErrorFilter, sendError } from './http-error-filter.js';
@@ -28,6 +29,8 @@ export async function buildServer(container: Container, { logger }: ServerOption
   acceptUtf8JsonOnly(app);
   prepareGracefulDrain(app);
   await app.register(registerSessionPerRequest, { container });
+  // Now, not at the first scrape: the acquire wait histogram observes from registration on.
+  container.get(Registry);
   applyResponseSchemas(app);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>

@@ -1,6 +1,9 @@
 import { ContainerModule } from 'inversify';
+import { registerPoolMetrics } from 'inversify-mikro-orm/metrics';
+import { Registry } from 'prom-client';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error-filter.js';
+import { MetricsController } from './metrics.controller.js';
 import { TaskService } from './task.service.js';
 import { TasksController } from './tasks.controller.js';
 
@@ -13,4 +16,12 @@ export const tasksModule = new ContainerModule(({ bind }) => {
   bind(TasksController).toSelf().inTransientScope();
   bind(HealthController).toSelf().inSingletonScope();
   bind(HttpErrorFilter).toSelf().inSingletonScope();
+  bind(MetricsController).toSelf().inSingletonScope();
+  bind(Registry)
+    .toDynamicValue((context) => {
+      const registry = new Registry();
+      registerPoolMetrics(registry, { container: context });
+      return registry;
+    })
+    .inSingletonScope();
 });

@@ -16,6 +16,7 @@ import {
   loadDatabaseConfig,
   nativePool,
   type Orm,
+  poolFigures,
   ResilientPostgreSqlConnection,
   Session,
   validateScopes,
@@ -88,6 +89,14 @@ export async function dependencyInternals(container: Container, orm: Orm): Promi
   if (flags._queryable !== true) problems.push('pg client._queryable is not true on a live client (src/pool.ts)');
   if (flags._ending !== false) problems.push('pg client._ending is not false on a live client (src/pool.ts)');
   client.release();
+  if (!((pool as unknown as { _expired?: unknown })._expired instanceof WeakSet)) {
+    problems.push('pg-pool pool._expired (the clients past their lifetime) is not a WeakSet (src/pool.ts)');
+  }
+  if (pool.totalCount === 0 || poolFigures(orm).connections.total !== pool.totalCount) {
+    problems.push(
+      "MikroORM no longer creates the primary's pool through its connection's createKyselyDialect: poolFigures(orm) does not see it (src/resilient-driver.ts)",
+    );
+  }
   const poolFlags = pool as unknown as PoolFlags;
   if (poolFlags.ending !== false || poolFlags.ended !== false) {
     problems.push('pg pool.ending/ended are not false on a live pool (src/pool.ts)');

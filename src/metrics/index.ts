@@ -1,0 +1,2 @@
+export type { ContainerPoolMetrics, OrmPoolMetrics, PoolMetricsOptions } from './pool-metrics.js';
+export { registerPoolMetrics } from './pool-metrics.js';
