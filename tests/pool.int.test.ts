@@ -64,7 +64,9 @@ async function startPool(env: Record<string, string> = {}, url = db.url): Promis
  */
 async function connectionIds(applicationName: string): Promise<number[]> {
   if (throughPgBouncer()) {
-    return (await pgBouncerClients(db.url)).filter((row) => row.application_name === applicationName).map((row) => row.port);
+    return (await pgBouncerClients(db.url))
+      .filter((row) => row.application_name === applicationName)
+      .map((row) => row.port);
   }
   return backendPids(applicationName);
 }
@@ -134,33 +136,36 @@ describe('lifetime jitter', () => {
       'lifetime jitter',
       "it times each backend from pg_stat_activity.backend_start (microseconds); PgBouncer's SHOW CLIENTS gives connect_time to the second, coarser than the 800 ms window checked",
     ),
-  )('retires connections opened together at different ages, each within the last 20% of DB_POOL_MAX_LIFETIME_S', async () => {
-    const lifetimeMs = 4000;
-    const { applicationName } = await startPool({
-      DB_POOL_MIN: '8',
-      DB_POOL_MAX_LIFETIME_S: String(lifetimeMs / 1000),
-    });
-    const rows = await db.query<{ pid: number; started: Date }>(
-      'select pid, backend_start as started from pg_stat_activity where application_name = $1',
-      [applicationName],
-    );
-    expect(rows).toHaveLength(8);
-    const retiredAt = new Map<number, number>();
-    while (retiredAt.size < rows.length && Date.now() - Number(rows[0]?.started) < lifetimeMs * 2) {
-      const alive = new Set(await backendPids(applicationName));
-      for (const { pid } of rows) if (!alive.has(pid) && !retiredAt.has(pid)) retiredAt.set(pid, Date.now());
-      await sleep(25);
-    }
+  )(
+    'retires connections opened together at different ages, each within the last 20% of DB_POOL_MAX_LIFETIME_S',
+    async () => {
+      const lifetimeMs = 4000;
+      const { applicationName } = await startPool({
+        DB_POOL_MIN: '8',
+        DB_POOL_MAX_LIFETIME_S: String(lifetimeMs / 1000),
+      });
+      const rows = await db.query<{ pid: number; started: Date }>(
+        'select pid, backend_start as started from pg_stat_activity where application_name = $1',
+        [applicationName],
+      );
+      expect(rows).toHaveLength(8);
+      const retiredAt = new Map<number, number>();
+      while (retiredAt.size < rows.length && Date.now() - Number(rows[0]?.started) < lifetimeMs * 2) {
+        const alive = new Set(await backendPids(applicationName));
+        for (const { pid } of rows) if (!alive.has(pid) && !retiredAt.has(pid)) retiredAt.set(pid, Date.now());
+        await sleep(25);
+      }
 
-    const ages = rows.map(({ pid, started }) => (retiredAt.get(pid) ?? Number.NaN) - started.getTime());
-    for (const age of ages) {
-      expect(age).toBeGreaterThanOrEqual(lifetimeMs * 0.8 - 100);
-      expect(age).toBeLessThanOrEqual(lifetimeMs + 300);
-    }
-    // Without jitter they would all go within a few milliseconds of each other (the time it took to open them).
-    expect(Math.max(...ages) - Math.min(...ages)).toBeGreaterThan(150);
-    await expect.poll(() => serverConnections(db, applicationName), { timeout: 5000 }).toBe(8);
-  });
+      const ages = rows.map(({ pid, started }) => (retiredAt.get(pid) ?? Number.NaN) - started.getTime());
+      for (const age of ages) {
+        expect(age).toBeGreaterThanOrEqual(lifetimeMs * 0.8 - 100);
+        expect(age).toBeLessThanOrEqual(lifetimeMs + 300);
+      }
+      // Without jitter they would all go within a few milliseconds of each other (the time it took to open them).
+      expect(Math.max(...ages) - Math.min(...ages)).toBeGreaterThan(150);
+      await expect.poll(() => serverConnections(db, applicationName), { timeout: 5000 }).toBe(8);
+    },
+  );
 });
 
 describe('idle timeout above the minimum', () => {
