@@ -1,4 +1,5 @@
 import type { BenchDatabase } from './database.js';
+import { type FingerprintCost, fingerprintCost } from './fingerprint-cost.js';
 import type { Profile } from './options.js';
 import { paths } from './paths.js';
 import { type LogLine, ServerProcess } from './server-process.js';
@@ -23,6 +24,8 @@ export interface BootVariantFigures {
 export interface BootFigures {
   one: BootVariantFigures;
   many: BootVariantFigures;
+  /** The in-memory part of the schema check, before and after issue 12, by entity count. */
+  fingerprint: FingerprintCost[];
 }
 
 const isSchemaLine = (line: LogLine) => String(line.msg).startsWith('Schema ');
@@ -32,7 +35,8 @@ const isSchemaLine = (line: LogLine) => String(line.msg).startsWith('Schema ');
  * pool warm), with 1 entity (the Tasks API, dist/src/app/main.js) and with many (a bench entry
  * that adds generated entities). The first boot of each creates its schema; the measured boots
  * after it find nothing changed, so the schema step is the fingerprint check alone. The two
- * variants alternate (1, many, 1, many, ...).
+ * variants alternate (1, many, 1, many, ...). Then the fingerprint alone, old and new, from 20 to
+ * 1000 entities (bench/fingerprint-cost.ts).
  */
 export async function boot(
   dbOne: BenchDatabase,
@@ -84,5 +88,9 @@ export async function boot(
       runs: runs[key],
     };
   };
-  return { one: figures('one', 1), many: figures('many', profile.entities) };
+  return {
+    one: figures('one', 1),
+    many: figures('many', profile.entities),
+    fingerprint: await fingerprintCost(profile.fingerprint, progress),
+  };
 }

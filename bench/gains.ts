@@ -34,14 +34,8 @@ export interface GainFigures {
   rounds: Array<{ with: number; without: number }>;
 }
 
-/** Each optimization kept in the service, against the service with just that optimization undone. */
+/** Each choice kept in the service, against the service with just that choice undone. */
 const COMPARISONS: Comparison[] = [
-  {
-    optimization: 'read one task with Session.execute instead of findOne (no entity, no identity map)',
-    endpoint: 'GET /tasks/:id',
-    with: { label: 'Session.execute' },
-    without: { label: 'findOne', undo: 'execute-read' },
-  },
   {
     optimization: 'respond with a plain TaskView, not the entity (the schema serializer calls entity.toJSON())',
     endpoint: 'POST /tasks',
@@ -51,8 +45,8 @@ const COMPARISONS: Comparison[] = [
   {
     optimization: 'the same, on a findOne read',
     endpoint: 'GET /tasks/:id',
-    with: { label: 'findOne + TaskView', undo: 'execute-read' },
-    without: { label: 'findOne entity', undo: 'execute-read,plain-views' },
+    with: { label: 'TaskView' },
+    without: { label: 'entity', undo: 'plain-views' },
   },
   {
     optimization: 'LOG_LEVEL=warn: no per-request log lines (deployment setting)',
@@ -63,7 +57,7 @@ const COMPARISONS: Comparison[] = [
 ];
 
 function startSide(db: BenchDatabase, side: Side, name: string): Promise<ServerProcess> {
-  // Both sides run the same entry, wired as main.ts, so only what BENCH_UNDO names differs.
+  // Both sides run the same bench entry, wired as the app's service.ts, so only what BENCH_UNDO names differs.
   return ServerProcess.start(name, paths.bench('servers/tasks-api-variant.js'), {
     env: { DATABASE_URL: db.url(name), NODE_ENV: 'production', BENCH_UNDO: side.undo ?? '', ...side.env },
   });

@@ -70,7 +70,7 @@ try {
     log(`resolution: ${JSON.stringify(results.resolution)}`);
   }
   if (has('http')) {
-    log('2. HTTP: (a) Tasks API, (b) hand-wired MikroORM, (c) raw pg, interleaved rounds');
+    log('2. HTTP: (a) Tasks API, (b) the same TaskService hand-wired, (c) raw pg without ORM, interleaved rounds');
     results.http = await httpThroughput(await database('http', SEEDED_TASKS), profile.http, log);
   }
   if (has('saturation')) {

@@ -4,12 +4,15 @@ import { ServerProcess } from './server-process.js';
 
 /** The three servers of the HTTP comparison. */
 export const SERVER_KINDS = {
-  a: { label: 'Tasks API (Inversify + MikroORM)', entry: () => paths.tasksApi },
+  a: {
+    label: 'Tasks API: TaskService (findOne, create + flush) through the container, the adapter and the binding',
+    entry: () => paths.tasksApi,
+  },
   b: {
-    label: 'hand-wired Fastify + MikroORM RequestContext',
+    label: 'the same TaskService hand-wired on Fastify + MikroORM RequestContext (no container, no binding)',
     entry: () => paths.bench('servers/hand-wired-mikro-orm.js'),
   },
-  c: { label: 'Fastify + pg.Pool (floor)', entry: () => paths.bench('servers/raw-pg.js') },
+  c: { label: 'Fastify + pg.Pool, hand-written SQL, no ORM (floor)', entry: () => paths.bench('servers/raw-pg.js') },
 } as const;
 
 export type ServerKind = keyof typeof SERVER_KINDS;

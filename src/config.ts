@@ -13,6 +13,9 @@ import type { LocalDatabaseServer } from './database-server.js';
 import { InversifyMikroOrmError } from './errors.js';
 import { migrationSettingsProblems } from './migrations.js';
 import { type PoolSettings, supervisePool } from './pool.js';
+import { ReadYourWritesEntityManager } from './read-your-writes.js';
+import { parseReplicaUrls, REPLICA_URLS_VARIABLE, type ReplicaUrl, replicaOverrideProblems } from './replica-config.js';
+import { DEFAULT_REPLICA_TIMEOUT_MS, type ReplicaOptions } from './replica-connection.js';
 import { ResilientPostgreSqlDriver } from './resilient-driver.js';
 
 /** Settings of this library that MikroORM itself has no place for. */
@@ -23,6 +26,8 @@ export interface LifecycleSettings {
   leakWarnMs: number;
   /** Each stop hook, and `orm.close()`, must finish within this or is abandoned. */
   stopTimeoutMs: number;
+  /** A read on a replica not answered within this is sent to the primary (the replica is taken for stalled). */
+  replicaTimeoutMs: number;
   /**
    * `'safe'` adds tables and columns on start and never drops any; `'migrate'` applies the pending
    * migrations (`@mikro-orm/migrations`, from `migrations.path`); `'off'` leaves the schema alone.
@@ -66,6 +71,7 @@ const LIFECYCLE_INTEGERS = {
   connectTimeoutMs: { variable: 'DB_CONNECT_TIMEOUT_MS', fallback: 30000, min: 0 },
   leakWarnMs: { variable: 'DB_LEAK_WARN_MS', fallback: 10000, min: 1 },
   stopTimeoutMs: { variable: 'DB_STOP_TIMEOUT_MS', fallback: 10000, min: 1 },
+  replicaTimeoutMs: { variable: 'DB_REPLICA_TIMEOUT_MS', fallback: DEFAULT_REPLICA_TIMEOUT_MS, min: 1 },
 } as const satisfies Record<string, IntegerSpec>;
 
 /** Collects every problem before throwing, so one run of the service reports all bad variables. */
@@ -165,10 +171,15 @@ export function loadDatabaseConfig(
   const createDatabase = reader.boolean(`${prefix}DB_CREATE_DATABASE`, false);
   const connection = overridableConnection(vars, reader, overrides, prefix);
   const pool = applyPoolOverrides(poolFromEnv, poolSpecs, overrides, reader.problems);
+  const replicaUrlsVariable = `${prefix}${REPLICA_URLS_VARIABLE}`;
+  const replicaUrls = parseReplicaUrls(vars[replicaUrlsVariable], replicaUrlsVariable);
+  const replicas = 'problems' in replicaUrls ? [] : replicaUrls.replicas;
+  if ('problems' in replicaUrls) reader.problems.push(...replicaUrls.problems);
   const defaults: LifecycleSettings = {
     connectTimeoutMs: ints.connectTimeoutMs,
     leakWarnMs: ints.leakWarnMs,
     stopTimeoutMs: ints.stopTimeoutMs,
+    replicaTimeoutMs: ints.replicaTimeoutMs,
     schemaUpdate,
     endpoint: connection.endpoint,
     embedded: connection.embedded,
@@ -180,6 +191,13 @@ export function loadDatabaseConfig(
   reader.problems.push(
     ...lifecycleOverrideProblems(overrides, defaults, lifecycleSpecs),
     ...connectionOverrideProblems(overrides, poolSpecs, connection.embedded !== undefined),
+    ...replicaOverrideProblems(overrides, {
+      variable: replicaUrlsVariable,
+      primaryVariable: `${prefix}DATABASE_URL`,
+      count: replicas.length,
+      embedded: connection.embedded !== undefined,
+      readYourWrites: ReadYourWritesEntityManager,
+    }),
   );
   if ((overrides.lifecycle?.schemaUpdate ?? schemaUpdate) === 'migrate') {
     const asked = overrides.lifecycle?.schemaUpdate
@@ -196,12 +214,14 @@ export function loadDatabaseConfig(
 
   const lifecycle: LifecycleSettings = { ...defaults, ...overrides.lifecycle, pool };
   const { onPoolCreated, ...userDriverOptions } = (overrides.driverOptions ?? {}) as Record<string, unknown>;
-  const driverOptions = {
+  // Each pool (the primary's, each replica's) gets its own supervisor, TLS from its own URL, and the application's options.
+  const driverOptionsFor = (fromUrl: Record<string, unknown>) => ({
     application_name: DEFAULT_APPLICATION_NAME,
-    ...connection.driverOptions,
+    ...fromUrl,
     ...poolDriverOptions(pool, onPoolCreated as PoolCreatedHook | undefined),
     ...userDriverOptions,
-  };
+  });
+  const driverOptions = driverOptionsFor(connection.driverOptions);
   const {
     lifecycle: _lifecycle,
     driverOptions: _driverOptions,
@@ -218,6 +238,11 @@ export function loadDatabaseConfig(
     debug: echo ? ['query'] : false,
     // MikroORM creates a missing database by default: a typo in its name would go unnoticed.
     ensureDatabase: createDatabase,
+    // With replicas, a Session must remember that it wrote, to read its writes back from the primary.
+    ...(replicas.length > 0 && {
+      replicas: replicas.map((replica) => replicaOptions(replica, lifecycle.replicaTimeoutMs, driverOptionsFor)),
+      entityManager: ReadYourWritesEntityManager,
+    }),
     ...rest,
     migrations,
     driverOptions: lifecycle.embedded ? lifecycle.embedded.driverOptions(driverOptions) : driverOptions,
@@ -226,6 +251,21 @@ export function loadDatabaseConfig(
 }
 
 type PoolCreatedHook = (pool: Pool) => unknown;
+
+/** MikroORM's options for one replica: the URL says where (with its own credentials and TLS), the pool is the primary's twin. */
+function replicaOptions(
+  replica: ReplicaUrl,
+  replicaTimeoutMs: number,
+  driverOptionsFor: (fromUrl: Record<string, unknown>) => Record<string, unknown>,
+): ReplicaOptions {
+  return {
+    name: replica.name,
+    endpoint: replica.endpoint,
+    clientUrl: replica.url.clientUrl,
+    replicaTimeoutMs,
+    driverOptions: driverOptionsFor(replica.url.driverOptions),
+  };
+}
 
 /**
  * Everything MikroORM 7 does not forward from `pool` to `pg.Pool` goes through `driverOptions`,

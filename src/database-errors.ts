@@ -49,7 +49,7 @@ export function hasSqlState(error: unknown, sqlState: string): boolean {
  * a NUL character in the SQL text is answered with 08P01 "invalid message format" at ERROR, on a
  * connection that stays in sync and usable.
  */
-function endedOnlyTheStatement(error: unknown): boolean {
+export function endedOnlyTheStatement(error: unknown): boolean {
   for (const link of causeChain(error)) {
     if (typeof link.severity === 'string') return !SESSION_ENDING_SEVERITIES.has(link.severity);
   }

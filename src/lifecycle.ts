@@ -7,6 +7,7 @@ import { type Logger, stderrLogger } from './logger.js';
 import { runMigrations } from './migrations.js';
 import type { Orm } from './orm.js';
 import { nativePool, warmPool } from './pool.js';
+import { logReplicasTo } from './replica-health.js';
 import { type SchemaSyncOutcome, syncSchema } from './schema-sync.js';
 import { validateScopes } from './scope-validation.js';
 import { abortable, withTimeout } from './timeout.js';
@@ -52,7 +53,9 @@ export class AppLifecycle {
   constructor(
     readonly orm: Orm,
     readonly settings: LifecycleSettings,
-  ) {}
+  ) {
+    logReplicasTo(orm, () => this.#log);
+  }
 
   get state(): LifecycleState {
     return this.#state;

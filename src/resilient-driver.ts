@@ -1,6 +1,7 @@
 import type {
   AnyEntity,
   Configuration,
+  ConnectionType,
   CountOptions,
   Dictionary,
   DriverException,
@@ -10,23 +11,29 @@ import type {
   FilterQuery,
   FindOneOptions,
   FindOptions,
+  LoggingOptions,
   Transaction as MikroTransaction,
   ObjectQuery,
   OrderDefinition,
   Primary,
 } from '@mikro-orm/core';
 import {
+  type AnyQueryBuilder,
+  type EntityManager,
   type NativeQueryBuilder,
   PostgreSqlConnection,
   PostgreSqlDriver,
   type QueryResult,
   type RawQueryFragment,
+  type SqlEntityManager,
 } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import { isDisconnectError } from './database-errors.js';
 import { isInversifyMikroOrmError } from './errors.js';
 import { databaseCreationAllowed, isMissingDatabaseError, missingDatabaseError } from './missing-database.js';
 import { invalidatePool } from './pool.js';
+import { hasWritten } from './read-your-writes.js';
+import { ReplicaConnection, type ReplicaOptions, readConnection } from './replica-connection.js';
 import { isDeclaredRead, retryableRead } from './retryable-read.js';
 import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
@@ -130,8 +137,10 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
 type RestOf<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 
 /**
- * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and every
- * replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM CLI cannot drop data either).
+ * MikroORM's PostgreSQL driver with `ResilientPostgreSqlConnection` for the primary and a
+ * `ReplicaConnection` for every replica, and `SafeSchemaGenerator` as `orm.schema` (so the MikroORM
+ * CLI cannot drop data either). Reads outside a transaction go to a replica that is up, unless
+ * their Session has written (see `ReadYourWritesEntityManager`); everything else to the primary.
  * It replaces the driver's `connection`, `replicas` and `platform` fields, which MikroORM keeps
  * protected (not a public API); tests/dependency-internals.int.test.ts fails if a MikroORM version
  * stops using them.
@@ -141,12 +150,38 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     super(config);
     const self = this as unknown as {
       connection: PostgreSqlConnection;
-      replicas: PostgreSqlConnection[];
+      replicas: ReplicaConnection[];
       platform: SafeSchemaPostgreSqlPlatform;
     };
     self.platform = new SafeSchemaPostgreSqlPlatform();
     self.connection = new ResilientPostgreSqlConnection(this.config);
-    self.replicas = this.createReplicas((replica) => new ResilientPostgreSqlConnection(this.config, replica, 'read'));
+    self.replicas = this.createReplicas(
+      (replica) => new ReplicaConnection(this.config, replica as ReplicaOptions, () => this.connection),
+    ) as ReplicaConnection[];
+  }
+
+  /** The read replicas (empty without any), for health checks. */
+  get replicaConnections(): readonly ReplicaConnection[] {
+    return this.replicas as unknown as ReplicaConnection[];
+  }
+
+  override getConnection(type: ConnectionType = 'write'): PostgreSqlConnection {
+    if (type === 'write') return this.connection;
+    return readConnection(this.replicaConnections, this.connection);
+  }
+
+  /** `em.createQueryBuilder()` of a Session that wrote reads from the primary. */
+  override createQueryBuilder<T extends object>(
+    entityName: EntityName<T> | AnyQueryBuilder<T>,
+    ctx?: Transaction,
+    connectionType?: ConnectionType,
+    convertCustomTypes?: boolean,
+    loggerContext?: LoggingOptions,
+    alias?: string,
+    em?: SqlEntityManager,
+  ): AnyQueryBuilder<T> {
+    const type = hasWritten(em as EntityManager | undefined) ? 'write' : connectionType;
+    return super.createQueryBuilder<T>(entityName, ctx, type, convertCustomTypes, loggerContext, alias, em);
   }
 
   /** Our own errors (a missing database) reach the caller as they are, not disguised as a driver error. */
@@ -156,13 +191,14 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
   }
 
   // MikroORM's own reads: every statement they send is a select the ORM built from entity metadata.
+  // A Session that wrote reads its writes back from the primary.
 
   override find<T extends object, P extends string = never, F extends string = never, E extends string = never>(
     entityName: EntityName<T>,
     where: ObjectQuery<T>,
     options?: FindOptions<T, P, F, E>,
   ): Promise<EntityData<T>[]> {
-    return retryableRead(() => super.find(entityName, where, options));
+    return retryableRead(() => super.find(entityName, where, primaryIfWritten(options)));
   }
 
   override findOne<T extends object, P extends string = never, F extends string = never, E extends string = never>(
@@ -170,7 +206,7 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     where: ObjectQuery<T>,
     options?: FindOneOptions<T, P, F, E>,
   ): Promise<EntityData<T> | null> {
-    return retryableRead(() => super.findOne(entityName, where, options));
+    return retryableRead(() => super.findOne(entityName, where, primaryIfWritten(options)));
   }
 
   override count<T extends object>(
@@ -178,7 +214,7 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     where: unknown,
     options?: CountOptions<T>,
   ): Promise<number> {
-    return retryableRead(() => super.count(entityName, where, options));
+    return retryableRead(() => super.count(entityName, where, primaryIfWritten(options)));
   }
 
   override loadFromPivotTable<T extends object, O extends object>(
@@ -190,6 +226,16 @@ export class ResilientPostgreSqlDriver extends PostgreSqlDriver {
     options?: FindOptions<T, never, never, never>,
     pivotJoin?: boolean,
   ): Promise<Dictionary<T[]>> {
-    return retryableRead(() => super.loadFromPivotTable(prop, owners, where, orderBy, ctx, options, pivotJoin));
+    return retryableRead(() =>
+      super.loadFromPivotTable(prop, owners, where, orderBy, ctx, primaryIfWritten(options), pivotJoin),
+    );
   }
+}
+
+/** The options MikroORM passes its reads carry the Session that asked (`em`). */
+function primaryIfWritten<O extends { em?: unknown; connectionType?: ConnectionType }>(
+  options: O | undefined,
+): O | undefined {
+  if (!hasWritten(options?.em as EntityManager | undefined)) return options;
+  return { ...(options as O), connectionType: 'write' };
 }

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { type Dictionary, TableNotFoundException } from '@mikro-orm/core';
 import { DatabaseSchema, type EntityManager } from '@mikro-orm/postgresql';
 import { FINGERPRINT_TABLE } from './library-tables.js';
 import type { Orm } from './orm.js';
 import { SafeSchemaGenerator } from './safe-schema-generator.js';
+import { schemaIdentity } from './schema-fingerprint.js';
 import { withSchemaLock } from './schema-lock.js';
 import { abortable } from './timeout.js';
 
@@ -12,16 +12,15 @@ export type SchemaSyncOutcome = 'unchanged' | 'updated' | 'already-updated';
 /**
  * Brings the database schema up to the entity metadata without ever dropping a table or column.
  *
- * Fast path: a fingerprint of the target schema is stored after each update, keyed by the set of
+ * Fast path: a fingerprint of the schema the entities ask for (`schemaIdentity`, read from the
+ * metadata without building the target schema) is stored after each update, keyed by the set of
  * tables the entities map; when it matches, no diff is computed (a boot with nothing changed
  * costs one small query). Otherwise the update runs under the schema lock (`withSchemaLock`), so
  * concurrent boots apply it once, it works through PgBouncer in transaction mode, a failed update
  * leaves nothing half applied, and an aborted `signal` (a stop during the boot) rolls it back.
  */
 export async function syncSchema(orm: Orm, signal?: AbortSignal): Promise<SchemaSyncOutcome> {
-  const target = orm.schema.getTargetSchema();
-  const fingerprint = fingerprintOf(target);
-  const entitySet = entitySetOf(target);
+  const { fingerprint, entitySet } = schemaIdentity(orm);
   const em = orm.em.fork();
   if ((await abortable(readFingerprint(em, entitySet), signal)) === fingerprint) return 'unchanged';
 
@@ -74,38 +73,6 @@ async function safeUpdateSql(orm: Orm, tx: EntityManager): Promise<string> {
     tx.getTransactionContext(),
   );
   return generator.getUpdateSchemaSQL({ wrap: false, fromSchema: current });
-}
-
-/** A hash of the schema the metadata asks for: computed in memory, no database round trip. */
-export function schemaFingerprint(orm: Orm): string {
-  return fingerprintOf(orm.schema.getTargetSchema());
-}
-
-type TargetSchema = ReturnType<Orm['schema']['getTargetSchema']>;
-
-function fingerprintOf(target: TargetSchema): string {
-  const tables = target.getTables().map((table) => ({
-    name: table.getShortestName(),
-    columns: table.getColumns(),
-    indexes: table.getIndexes(),
-    checks: table.getChecks(),
-    foreignKeys: table.getForeignKeys(),
-  }));
-  return sha256(JSON.stringify(tables));
-}
-
-/**
- * Which tables the entities map, whatever their columns: the key of the stored fingerprint. A
- * service that changes its columns keeps its key (and sees its change); another service, mapping
- * other tables, has a key of its own, so neither overwrites the other's fingerprint.
- */
-function entitySetOf(target: TargetSchema): string {
-  const tables = target.getTables().map((table) => table.getShortestName());
-  return sha256(JSON.stringify(tables.sort()));
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** One statement: on a database this library never updated, the table is missing and that is the answer. */

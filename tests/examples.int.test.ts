@@ -20,7 +20,8 @@ function shownInReadme(file: string): string {
   return block.replace(/^\s*```ts\n/, '').replace(/```\s*$/, '');
 }
 
-// examples/usage.ts is checked by tests/readme.int.test.ts.
+// examples/usage.ts is checked by tests/readme.int.test.ts; examples/replicas.ts is run by
+// tests/replicas.int.test.ts (it needs a streaming replica).
 const EXAMPLES = [
   'examples/repositories.ts',
   'examples/transactions.ts',
@@ -28,6 +29,7 @@ const EXAMPLES = [
   'examples/async-config.ts',
   'examples/testing.ts',
   'examples/migrate.ts',
+  'examples/replicas.ts',
 ];
 
 describe('README examples beyond the core', () => {

@@ -63,12 +63,15 @@ describe('health endpoints', () => {
         'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
       );
       await expect
-        .poll(async () => {
-          const [row] = await db.query<{ n: number }>(
-            'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-          );
-          return row?.n;
-        })
+        .poll(
+          async () => {
+            const [row] = await db.query<{ n: number }>(
+              'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+            );
+            return row?.n;
+          },
+          { timeout: 5000 },
+        )
         .toBe(0);
       const ready = tasks.app.inject({ method: 'GET', url: '/health/ready' });
       await new Promise((resolve) => setTimeout(resolve, 100));

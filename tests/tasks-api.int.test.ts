@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../src/app/server.js';
 import { startTasksApp, type TasksApp } from './helpers/tasks-app.js';
@@ -5,6 +6,16 @@ import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js'
 
 const json = { 'content-type': 'application/json' };
 const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** Until a backend of the database waits for a row lock another transaction holds. */
+async function untilWaitingOnALock(db: IsolatedDatabase): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const waiting = "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'";
+  while ((await db.query(waiting)).length === 0) {
+    if (Date.now() > deadline) throw new Error('no statement ever waited for the row lock');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('Tasks API', () => {
   let db: IsolatedDatabase;
@@ -80,6 +91,24 @@ describe('Tasks API', () => {
     const response = await inject(method, url, method === 'PATCH' ? { done: true } : undefined);
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'not_found', message: 'task 999 does not exist' });
+  });
+
+  it('answers 404 to a PATCH whose task a concurrent DELETE removes, never 200 for a row that is gone', async () => {
+    const { id } = await create('contested');
+    const deleter = new pg.Client({ connectionString: db.url });
+    await deleter.connect();
+    try {
+      await deleter.query('begin');
+      await deleter.query('delete from task where id = $1', [id]);
+      const patch = inject('PATCH', `/tasks/${id}`, { done: true });
+      await untilWaitingOnALock(db);
+      await deleter.query('commit');
+      const response = await patch;
+      expect(response.json()).toEqual({ error: 'not_found', message: `task ${id} does not exist` });
+      expect(response.statusCode).toBe(404);
+    } finally {
+      await deleter.end();
+    }
   });
 
   const tooLongTitle = 'x'.repeat(201);

@@ -1,23 +1,29 @@
+import 'reflect-metadata';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import Fastify from 'fastify';
 import type { Session } from 'inversify-mikro-orm';
 import { notFound } from '../../src/app/api-error.js';
 import { loadAppDatabaseConfig } from '../../src/app/database-config.js';
+import { prepareGracefulDrain } from '../../src/app/graceful-drain.js';
 import { sendError } from '../../src/app/http-error-filter.js';
 import { applyResponseSchemas } from '../../src/app/response-schemas.js';
 import { BODY_LIMIT_BYTES } from '../../src/app/server.js';
+import { TaskSchema } from '../../src/app/task.entity.js';
 import { TaskService } from '../../src/app/task.service.js';
 import { parseCreateTask, parseTaskId } from '../../src/app/task-input.js';
-import { toTaskView } from '../../src/app/task-view.js';
+import { TASKS_PATH } from '../../src/app/tasks.controller.js';
+import { acceptUtf8JsonOnly } from '../../src/app/utf8-json-body.js';
 import { addMemoryRoute } from './memory-route.js';
 import { serverSettings } from './server-env.js';
 
 /**
  * Server (b): the Tasks API's GET /tasks/:id and POST /tasks hand-wired on bare Fastify and
- * MikroORM's RequestContext, with no Inversify. Everything else is the app's own: the same ORM
- * configuration (pool of DB_POOL_MAX, supervised), the same TaskService code (constructed by
- * hand), input parsing, response schemas and error mapping. So (a)/(b) measures exactly the
- * container, the HTTP adapter and the session-per-request hook.
+ * MikroORM's RequestContext, with no Inversify and no inversify-mikro-orm per-request hooks.
+ * Everything else is the app's own: the same ORM configuration (pool of DB_POOL_MAX, supervised),
+ * the same TaskService (built by hand on the request's fork: `findOne` through the repository,
+ * `create` + `flush`), the same body parser, drain hooks, input parsing, response schemas and
+ * error mapping. So (a)/(b) measures the container, the HTTP adapter and the binding's
+ * per-request work (its session hook, its EntityManager and context resolver), nothing else.
  */
 const { settings, log } = serverSettings();
 const { lifecycle: _lifecycle, ...ormOptions } = loadAppDatabaseConfig({}, log);
@@ -30,6 +36,8 @@ const app = Fastify({
   return503OnClosing: true,
   forceCloseConnections: 'idle',
 });
+acceptUtf8JsonOnly(app);
+prepareGracefulDrain(app);
 // MikroORM's documented Fastify integration: one fork per request, found through AsyncLocalStorage.
 app.addHook('onRequest', (_request, _reply, done) => RequestContext.create(orm.em, done));
 applyResponseSchemas(app);
@@ -38,17 +46,19 @@ app.setNotFoundHandler((request, reply) =>
   sendError(notFound(`no route for ${request.method} ${request.url}`), request, reply),
 );
 
-const session = () => RequestContext.getEntityManager() as Session;
+/** What the container injects, built by hand: the request's fork and its Task repository. */
+function taskService(): TaskService {
+  const session = RequestContext.getEntityManager() as Session;
+  return new TaskService(session.getRepository(TaskSchema), session);
+}
 
-app.get<{ Params: { id: string } }>('/tasks/:id', (request) =>
-  new TaskService(session()).view(parseTaskId(request.params.id)),
+app.get<{ Params: { id: string } }>(`${TASKS_PATH}/:id`, (request) =>
+  taskService().get(parseTaskId(request.params.id)),
 );
 
-app.post('/tasks', async (request, reply) => {
-  const em = session();
-  const task = new TaskService(em).create(parseCreateTask(request.body));
-  await em.flush();
-  return reply.code(201).header('location', `/tasks/${task.id}`).send(toTaskView(task));
+app.post(TASKS_PATH, async (request, reply) => {
+  const task = await taskService().create(parseCreateTask(request.body));
+  return reply.code(201).header('location', `${TASKS_PATH}/${task.id}`).send(task);
 });
 
 // The memory benchmark compares this server's growth with the Tasks API's (not in the HTTP runs).

@@ -1,31 +1,8 @@
 import 'reflect-metadata';
-import { type AnyEntity, defineEntity, type EntitySchema, p } from '@mikro-orm/core';
-import { runService } from '../../src/app/service.js';
+import { generatedEntities } from '../generated-entities.js';
+import { runTasksApi } from './tasks-api.js';
 
-/**
- * The Tasks API with BENCH_ENTITIES entities in all (default 200): Task plus generated ones, each
- * its own table with a handful of columns, an index and a foreign key to the one before, so the
- * schema diff has real work to do when the fingerprint does not match.
- */
+/** The Tasks API with BENCH_ENTITIES entities in all (default 200): Task plus generated ones. */
 const total = Number(process.env.BENCH_ENTITIES || 200);
 
-function generate(count: number): EntitySchema<AnyEntity>[] {
-  const entities: EntitySchema<AnyEntity>[] = [];
-  for (let i = 1; i <= count; i++) {
-    const previous = entities.at(-1);
-    const properties = {
-      id: p.integer().primary(),
-      name: p.string().length(100).index(),
-      amount: p.decimal().precision(12).scale(2).default(0),
-      active: p.boolean().default(true),
-      createdAt: p.datetime().onCreate(() => new Date()),
-      ...(previous ? { previous: p.manyToOne(previous).nullable() } : {}),
-    };
-    entities.push(
-      defineEntity({ name: `Generated${i}`, tableName: `generated_${i}`, properties }) as EntitySchema<AnyEntity>,
-    );
-  }
-  return entities;
-}
-
-await runService({ extraEntities: generate(total - 1) });
+await runTasksApi({ extraEntities: generatedEntities(total - 1) });

@@ -1,54 +1,47 @@
-import 'reflect-metadata';
-import { CreatedHttpResponse } from '@inversifyjs/http-core';
+import type { EntityRepository } from '@mikro-orm/postgresql';
 import { inject, injectable } from 'inversify';
-import { Session } from 'inversify-mikro-orm';
-import { runService } from '../../src/app/service.js';
+import { repositoryOf, Session } from 'inversify-mikro-orm';
+import { notFound } from '../../src/app/api-error.js';
+import { type Task, TaskSchema } from '../../src/app/task.entity.js';
 import { TaskService } from '../../src/app/task.service.js';
-import { parseCreateTask } from '../../src/app/task-input.js';
-import { type TaskView, toTaskView } from '../../src/app/task-view.js';
-import { TASKS_PATH, TasksController } from '../../src/app/tasks.controller.js';
+import type { CreateTaskInput } from '../../src/app/task-input.js';
+import type { TaskView } from '../../src/app/task-view.js';
+import { runTasksApi } from './tasks-api.js';
 
 /**
- * The Tasks API with some of the optimizations in BENCHMARKS.md undone, so each one's gain is
- * measured against the real service in the same run. BENCH_UNDO is a comma-separated list:
- * - `execute-read`: GET /tasks/:id loads the entity with `findOne` (then still answers a view);
- * - `plain-views`: responses carry the entity itself, which the schema serializer turns into JSON
- *   through the entity's `toJSON()` (with `execute-read` also undone, GET answers the entity too).
+ * The Tasks API with some of the choices in BENCHMARKS.md undone, so each one's gain is measured
+ * against the real service in the same run. BENCH_UNDO is a comma-separated list:
+ * - `plain-views`: GET /tasks/:id and POST /tasks answer the entity itself, which the schema
+ *   serializer turns into JSON through the entity's `toJSON()`, instead of a plain TaskView. The
+ *   same `findOne` and `create` + `flush` as TaskService's.
  */
 const undo = new Set((process.env.BENCH_UNDO ?? '').split(',').filter(Boolean));
 
-// Inversify does not inherit constructor injections: each subclass declares its own.
+// Inversify does not inherit constructor injections: the subclass declares its own.
 @injectable()
-class FindOneTaskService extends TaskService {
-  constructor(@inject(Session) session: Session) {
-    super(session);
-  }
-
-  override async view(id: number): Promise<TaskView> {
-    const task = await this.get(id);
-    return undo.has('plain-views') ? (task as unknown as TaskView) : toTaskView(task);
-  }
-}
-
-@injectable()
-class EntityResponseTasksController extends TasksController {
+class EntityResponseTaskService extends TaskService {
   constructor(
-    @inject(TaskService) private readonly service: TaskService,
+    @inject(repositoryOf(TaskSchema)) private readonly repository: EntityRepository<Task>,
     @inject(Session) private readonly unitOfWork: Session,
   ) {
-    super(service, unitOfWork);
+    super(repository, unitOfWork);
   }
 
-  override async create(body: unknown): Promise<CreatedHttpResponse> {
-    const task = this.service.create(parseCreateTask(body));
+  override async create(input: CreateTaskInput): Promise<TaskView> {
+    const task = this.repository.create({ title: input.title, done: input.done ?? false });
     await this.unitOfWork.flush();
-    return new CreatedHttpResponse(task, { location: `${TASKS_PATH}/${task.id}` });
+    return task as unknown as TaskView;
+  }
+
+  override async get(id: number): Promise<TaskView> {
+    const task = await this.repository.findOne(id);
+    if (!task) throw notFound(`task ${id} does not exist`);
+    return task as unknown as TaskView;
   }
 }
 
-await runService({
+await runTasksApi({
   configure: (container) => {
-    if (undo.has('execute-read')) container.rebind(TaskService).to(FindOneTaskService).inTransientScope();
-    if (undo.has('plain-views')) container.rebind(TasksController).to(EntityResponseTasksController).inTransientScope();
+    if (undo.has('plain-views')) container.rebind(TaskService).to(EntityResponseTaskService).inTransientScope();
   },
 });

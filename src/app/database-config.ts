@@ -2,14 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import type { AnyEntity, EntitySchema, MigrationsOptions } from '@mikro-orm/core';
+import type { MigrationsOptions } from '@mikro-orm/core';
 import { type DatabaseConfig, type Environment, type Logger, loadDatabaseConfig } from 'inversify-mikro-orm';
 import { EmbeddedDatabase, embeddedDatabaseConfig } from 'inversify-mikro-orm/embedded';
 import { TaskSchema } from './task.entity.js';
 
 export interface AppDatabaseOptions {
-  /** Entities besides Task (the benchmarks' 200-entity boot). */
-  extraEntities?: EntitySchema<AnyEntity>[];
   /**
    * Development only (`npm start`, the MikroORM CLI): without DATABASE_URL, run an embedded
    * PostgreSQL in EMBEDDED_PG_DATA_DIR. Never the default: a deployment that forgot DATABASE_URL
@@ -38,7 +36,7 @@ export function loadAppDatabaseConfig(
   log: Pick<Logger, 'info'>,
   env: Environment = process.env,
 ): DatabaseConfig {
-  const overrides = { entities: [TaskSchema, ...(options.extraEntities ?? [])], migrations: appMigrations };
+  const overrides = { entities: [TaskSchema], migrations: appMigrations };
   const vars = withDotenvFile(env);
   if (!options.embeddedWithoutUrl || vars.DATABASE_URL?.trim()) return loadDatabaseConfig(overrides, env);
   const dataDir = path.resolve(vars.EMBEDDED_PG_DATA_DIR?.trim() || '.data/postgres');

@@ -1,16 +1,27 @@
 import { Controller, Get, ServiceUnavailableHttpResponse } from '@inversifyjs/http-core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { inject } from 'inversify';
-import { AppLifecycle, isDisconnectError, nativePool, poolStats } from 'inversify-mikro-orm';
+import {
+  AppLifecycle,
+  isDisconnectError,
+  nativePool,
+  poolStats,
+  type ReplicaHealth,
+  replicaHealth,
+} from 'inversify-mikro-orm';
 import type { Pool } from 'pg';
 import { abortable } from './abortable.js';
 
 /** How long readiness waits for `select 1` before calling the database unavailable. */
 export const READY_QUERY_TIMEOUT_MS = 1000;
+/** A replica whose data is further behind the primary than this is reported `lagging` (it still serves reads). */
+export const REPLICA_LAGGING_AFTER_S = 5;
 
 interface Readiness {
   status: 'ready' | 'starting' | 'stopping' | 'stopped' | 'idle' | 'database_unavailable';
   pool?: ReturnType<typeof poolStats>;
+  /** Present when read replicas are configured; a replica that is down does not make the service unready (the primary serves its reads). */
+  replicas?: ReplicaHealth[];
 }
 
 @Controller({ path: '/health', scope: 'Singleton' })
@@ -28,17 +39,27 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready for traffic: running (not shutting down) and the database answers `select 1` within 1 s. */
+  /**
+   * Ready for traffic: running (not shutting down) and the primary answers `select 1` within 1 s.
+   * Each read replica is probed at the same time and reported, but only the primary decides.
+   */
   @Get('/ready')
   async ready(): Promise<Readiness | ServiceUnavailableHttpResponse> {
     const state = this.lifecycle.state;
     if (state !== 'running') return new ServiceUnavailableHttpResponse({ status: state });
     this.#pool ??= await nativePool(this.orm);
-    const answered = await selectOneRetried(this.#pool, AbortSignal.timeout(READY_QUERY_TIMEOUT_MS)).then(
-      () => true,
-      () => false,
-    );
-    const body: Readiness = { status: answered ? 'ready' : 'database_unavailable', pool: poolStats(this.#pool) };
+    const [answered, replicas] = await Promise.all([
+      selectOneRetried(this.#pool, AbortSignal.timeout(READY_QUERY_TIMEOUT_MS)).then(
+        () => true,
+        () => false,
+      ),
+      replicaHealth(this.orm, { timeoutMs: READY_QUERY_TIMEOUT_MS, laggingAfterSeconds: REPLICA_LAGGING_AFTER_S }),
+    ]);
+    const body: Readiness = {
+      status: answered ? 'ready' : 'database_unavailable',
+      pool: poolStats(this.#pool),
+      ...(replicas.length > 0 && { replicas }),
+    };
     return answered ? body : new ServiceUnavailableHttpResponse(body);
   }
 }

@@ -1,5 +1,3 @@
-import type { AnyEntity, EntitySchema } from '@mikro-orm/core';
-import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
 import { AppLifecycle, databaseModule, isInversifyMikroOrmError, type Logger } from 'inversify-mikro-orm';
 import { pino } from 'pino';
@@ -11,20 +9,11 @@ import { stopOnSignals } from './signals.js';
 import { tasksModule } from './tasks-module.js';
 
 export interface ServiceOptions {
-  /** Entities besides Task. */
-  extraEntities?: EntitySchema<AnyEntity>[];
   /** Development (`npm start`): without DATABASE_URL, run an embedded PostgreSQL instead of failing. */
   embeddedWithoutUrl?: boolean;
-  /** Rebind services or controllers before anything is resolved. */
-  configure?: (container: Container) => void;
-  /** Add routes before the server listens. */
-  extend?: (app: FastifyInstance) => void;
 }
 
-/**
- * The Tasks API process: `npm start` runs it as is; the benchmarks' variants (200 entities, a
- * memory probe, an optimization undone) run it with options, so both share one wiring.
- */
+/** The Tasks API process: main.ts (deployed) and dev.ts (`npm start`) run it. */
 export async function runService(options: ServiceOptions = {}): Promise<void> {
   // Until LOG_LEVEL is validated (pino throws on an unknown level), a failure is logged at info.
   let log = pino({ level: 'info' });
@@ -35,12 +24,10 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     const container = new Container();
     // DB_ECHO=true: MikroORM's query log ("[query] select ... [took 2 ms]") goes into the service log.
     container.load(databaseModule({ ...database, colors: false, logger: (message) => log.info(message) }), tasksModule);
-    options.configure?.(container);
     const lifecycle = container.get(AppLifecycle).useLogger(log);
     stopOnSignals(lifecycle, log);
     if (!(await startUnlessStopped(lifecycle, container, log))) return;
     const app = await buildServer(container, { logger: log });
-    options.extend?.(app);
     // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
     const drain = {
       delayMs: settings.shutdownDelayMs,

@@ -1,4 +1,3 @@
-import type { Platform } from '@mikro-orm/core';
 import type { Task } from './task.entity.js';
 
 /**
@@ -16,24 +15,4 @@ export interface TaskView {
 
 export function toTaskView(task: Task): TaskView {
   return { id: task.id, title: task.title, done: task.done, createdAt: task.createdAt, updatedAt: task.updatedAt };
-}
-
-/** The `task` row as `Session.execute` returns it (MikroORM hands timestamps over as PostgreSQL text). */
-export interface TaskRow {
-  id: number;
-  title: string;
-  done: boolean;
-  created_at: string;
-  updated_at: string;
-}
-
-/** Dates are parsed the way MikroORM parses them for entities, so a row and an entity give the same JSON. */
-export function rowToTaskView(row: TaskRow, platform: Platform): TaskView {
-  return {
-    id: row.id,
-    title: row.title,
-    done: row.done,
-    createdAt: platform.parseDate(row.created_at),
-    updatedAt: platform.parseDate(row.updated_at),
-  };
 }

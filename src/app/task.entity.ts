@@ -10,10 +10,11 @@ export const TaskSchema = defineEntity({
     id: p.integer().primary(),
     title: p.string().length(TITLE_MAX_LENGTH),
     done: p.boolean().default(false),
-    createdAt: p.datetime().onCreate(() => new Date()),
+    // One instant for both on insert: two `new Date()` calls can be a millisecond apart.
+    createdAt: p.datetime().onCreate((task) => task.updatedAt ?? new Date()),
     updatedAt: p
       .datetime()
-      .onCreate(() => new Date())
+      .onCreate((task) => task.createdAt ?? new Date())
       .onUpdate(() => new Date()),
   },
 });

@@ -1,63 +1,75 @@
+import { type FindOneOptions, LockMode } from '@mikro-orm/core';
+import { Transactional } from '@mikro-orm/decorators/legacy';
+import type { EntityRepository } from '@mikro-orm/postgresql';
 import { inject, injectable } from 'inversify';
-import { retryableRead, Session } from 'inversify-mikro-orm';
+import { repositoryOf, Session } from 'inversify-mikro-orm';
 import { notFound } from './api-error.js';
 import { type Task, TaskSchema } from './task.entity.js';
 import type { CreateTaskInput, Page, UpdateTaskInput } from './task-input.js';
-import { rowToTaskView, type TaskRow, type TaskView, toTaskView } from './task-view.js';
+import { type TaskView, toTaskView } from './task-view.js';
 
 export interface TaskPage extends Page {
   items: TaskView[];
   total: number;
 }
 
-/** The statement `findOne(TaskSchema, id)` sends, without the entity machinery around it. */
-const SELECT_TASK = 'select "t0".* from "task" as "t0" where "t0"."id" = ? limit 1';
-
 /**
- * The Tasks use cases. It stages changes in the injected `Session` and leaves the commit to the
- * caller: the controller gets the same Session and flushes once, the whole request one unit of work.
+ * The Tasks use cases, each one unit of work that ends committed and answers plain `TaskView`s.
+ * The repository and the Session are the current request's (or `withSession` job's): one
+ * identity map, one transaction when there is one.
  */
 @injectable()
 export class TaskService {
-  constructor(@inject(Session) readonly session: Session) {}
+  constructor(
+    @inject(repositoryOf(TaskSchema)) private readonly tasks: EntityRepository<Task>,
+    @inject(Session) private readonly session: Session,
+  ) {}
 
-  create(input: CreateTaskInput): Task {
-    return this.session.create(TaskSchema, { title: input.title, done: input.done ?? false });
+  async create(input: CreateTaskInput): Promise<TaskView> {
+    const task = this.tasks.create({ title: input.title, done: input.done ?? false });
+    await this.session.flush();
+    return toTaskView(task);
   }
 
   async list(page: Page): Promise<TaskPage> {
-    const [items, total] = await this.session.findAndCount(
-      TaskSchema,
+    const [items, total] = await this.tasks.findAndCount(
       {},
       { limit: page.limit, offset: page.offset, orderBy: { id: 'asc' } },
     );
     return { items: items.map(toTaskView), total, ...page };
   }
 
-  /**
-   * One task, read only. A plain query through the Session (same connection, same transaction,
-   * logged with DB_ECHO) instead of `findOne`: no entity, no identity map, nothing to flush, and
-   * about half the CPU of the whole request (see BENCHMARKS.md). Declared a read, so a lost
-   * connection costs a retry rather than an error, as it would with `findOne`.
-   */
-  async view(id: number): Promise<TaskView> {
-    const row: TaskRow | undefined = await retryableRead(() => this.session.execute<TaskRow>(SELECT_TASK, [id], 'get'));
-    if (!row) throw notFound(`task ${id} does not exist`);
-    return rowToTaskView(row, this.session.getPlatform());
+  async get(id: number): Promise<TaskView> {
+    return toTaskView(await this.find(id));
   }
 
-  async get(id: number): Promise<Task> {
-    const task = await this.session.findOne(TaskSchema, id);
+  /**
+   * Read, change and write in one transaction, the row locked from the read on: a concurrent
+   * DELETE either waits for this update or wins, and then this answers 404 rather than a task
+   * that is gone. The flush inside sets `updatedAt` before the view is taken.
+   */
+  @Transactional()
+  async update(id: number, input: UpdateTaskInput): Promise<TaskView> {
+    const task = this.tasks.assign(await this.find(id, { lockMode: LockMode.PESSIMISTIC_WRITE }), input);
+    await this.session.flush();
+    return toTaskView(task);
+  }
+
+  /**
+   * The task is read from the primary: a read replica may not have replayed a task created a
+   * moment ago (in another request), and a removal must not be decided on stale data.
+   */
+  async remove(id: number): Promise<void> {
+    this.session.remove(await this.find(id, { connectionType: 'write' }));
+    await this.session.flush();
+  }
+
+  private async find(
+    id: number,
+    options: Pick<FindOneOptions<Task>, 'lockMode' | 'connectionType'> = {},
+  ): Promise<Task> {
+    const task = await this.tasks.findOne(id, options);
     if (!task) throw notFound(`task ${id} does not exist`);
     return task;
-  }
-
-  async update(id: number, input: UpdateTaskInput): Promise<Task> {
-    const task = await this.get(id);
-    return this.session.assign(task, input);
-  }
-
-  async remove(id: number): Promise<void> {
-    this.session.remove(await this.get(id));
   }
 }

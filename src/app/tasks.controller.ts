@@ -11,26 +11,21 @@ import {
   Query,
 } from '@inversifyjs/http-core';
 import { inject } from 'inversify';
-import { Session } from 'inversify-mikro-orm';
 import { type TaskPage, TaskService } from './task.service.js';
 import { parseCreateTask, parsePage, parseTaskId, parseUpdateTask } from './task-input.js';
-import { type TaskView, toTaskView } from './task-view.js';
+import type { TaskView } from './task-view.js';
 
 export const TASKS_PATH = '/tasks';
 
+/** HTTP in and out; each use case of TaskService commits its own unit of work. */
 @Controller(TASKS_PATH)
 export class TasksController {
-  constructor(
-    @inject(TaskService) private readonly tasks: TaskService,
-    /** The same Session as the service's: what it staged, this commits in one flush. */
-    @inject(Session) private readonly session: Session,
-  ) {}
+  constructor(@inject(TaskService) private readonly tasks: TaskService) {}
 
   @Post()
   async create(@Body() body: unknown): Promise<CreatedHttpResponse> {
-    const task = this.tasks.create(parseCreateTask(body));
-    await this.session.flush();
-    return new CreatedHttpResponse(toTaskView(task), { location: `${TASKS_PATH}/${task.id}` });
+    const task = await this.tasks.create(parseCreateTask(body));
+    return new CreatedHttpResponse(task, { location: `${TASKS_PATH}/${task.id}` });
   }
 
   @Get()
@@ -40,20 +35,17 @@ export class TasksController {
 
   @Get('/:id')
   get(@Params({ name: 'id' }) id: string): Promise<TaskView> {
-    return this.tasks.view(parseTaskId(id));
+    return this.tasks.get(parseTaskId(id));
   }
 
   @Patch('/:id')
-  async update(@Params({ name: 'id' }) id: string, @Body() body: unknown): Promise<TaskView> {
-    const task = await this.tasks.update(parseTaskId(id), parseUpdateTask(body));
-    await this.session.flush();
-    return toTaskView(task);
+  update(@Params({ name: 'id' }) id: string, @Body() body: unknown): Promise<TaskView> {
+    return this.tasks.update(parseTaskId(id), parseUpdateTask(body));
   }
 
   @Delete('/:id')
   async remove(@Params({ name: 'id' }) id: string): Promise<NoContentHttpResponse> {
     await this.tasks.remove(parseTaskId(id));
-    await this.session.flush();
     return new NoContentHttpResponse();
   }
 }

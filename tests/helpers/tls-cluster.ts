@@ -1,18 +1,21 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
+import {
+  asServerUser,
+  assertServerBinaries,
+  chownToServerUser,
+  freePort,
+  onPath,
+  queryOnce as query,
+} from './local-postgres.js';
 
 const run = promisify(execFile);
-
-const PG_BIN = process.env.TLS_CLUSTER_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-/** initdb and the server refuse to run as root: as root, they run as this OS user. */
-const SERVER_OS_USER = 'postgres';
 
 export const TLS_ROLE = 'neon_like_app';
 export const TLS_DATABASE = 'neondb';
@@ -60,7 +63,7 @@ export async function startTlsCluster(): Promise<TlsCluster> {
   };
   try {
     await makeCertificates(dir);
-    if (process.getuid?.() === 0) await chownTree(dir, SERVER_OS_USER);
+    await chownToServerUser(dir);
     await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '-E', 'UTF8']);
     const weakRules = [
       `hostssl all ${WEAK_LOGINS.cleartext} 127.0.0.1/32 password`,
@@ -86,7 +89,7 @@ export async function startTlsCluster(): Promise<TlsCluster> {
       'fsync=off',
     ];
     writeFileSync(path.join(dataDir, 'postgresql.auto.conf'), `${settings.join('\n')}\n`);
-    if (process.getuid?.() === 0) await chownTree(dataDir, SERVER_OS_USER);
+    await chownToServerUser(dataDir);
     await asServerUser('pg_ctl', ['start', '-D', dataDir, '-l', path.join(dir, 'server.log'), '-w', '-t', '30']);
     started = true;
     await query(admin, `create role ${TLS_ROLE} login password '${password}'`);
@@ -119,30 +122,12 @@ export async function startTlsCluster(): Promise<TlsCluster> {
 }
 
 function assertBinaries(): void {
-  const missing = [path.join(PG_BIN, 'initdb'), path.join(PG_BIN, 'pg_ctl')].filter((file) => !isExecutable(file));
-  if (missing.length > 0) {
-    throw new Error(
-      `The TLS tests need PostgreSQL 15's server binaries and cannot find ${missing.join(', ')}: install postgresql-15 (apt-get install -y postgresql-15) or set TLS_CLUSTER_PG_BIN to the folder holding initdb and pg_ctl.`,
-    );
-  }
+  assertServerBinaries(['initdb', 'pg_ctl'], 'The TLS tests');
   if (!onPath('openssl')) {
     throw new Error(
       'The TLS tests generate certificates with openssl, which is not on PATH: apt-get install -y openssl.',
     );
   }
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, command)));
 }
 
 /**
@@ -207,46 +192,4 @@ async function makeCertificates(dir: string): Promise<void> {
     '-out',
     at('client.crt'),
   ]);
-}
-
-async function chownTree(dir: string, user: string): Promise<void> {
-  await run('chown', ['-R', `${user}:`, dir]);
-}
-
-/** Runs a PostgreSQL binary; as root, as the server's OS user (initdb and postgres refuse root). */
-async function asServerUser(binary: string, args: string[]): Promise<void> {
-  const file = path.join(PG_BIN, binary);
-  const [command, commandArgs] =
-    process.getuid?.() === 0 ? ['runuser', ['-u', SERVER_OS_USER, '--', file, ...args]] : [file, args];
-  try {
-    await run(command, commandArgs, { cwd: tmpdir() });
-  } catch (error) {
-    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
-    throw new Error(`${binary} ${args[0]} failed: ${stderr || stdout || (error as Error).message}`);
-  }
-}
-
-async function query<R extends pg.QueryResultRow>(
-  connection: pg.ClientConfig,
-  sql: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  const client = new pg.Client(connection);
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
