@@ -79,8 +79,9 @@ export function prepareGracefulDrain(app: FastifyInstance): void {
 }
 
 /**
- * After `delayMs` of serving as usual, stops accepting connections (once those already queued are accepted) and drains the open ones: every request already read gets its real
- * answer and every request that arrives during the drain a 503; after `graceMs` connections with no
+ * After `delayMs` of serving as usual, stops accepting connections (once those already queued are
+ * accepted) and drains the open ones: every request already read gets its real answer and every
+ * request that arrives during the drain a 503; after `graceMs` connections with no
  * request in progress are closed, and at `timeoutMs` whatever is left is cut, so a stuck client
  * cannot hold shutdown open. Then closes the Fastify instance.
  *
