@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { alias: packageEntriesFromSource },
   test: {
     include: ['tests/**/*.test.ts'],
-    exclude: ['tests/faults/**', 'node_modules/**'],
+    exclude: ['tests/faults/**', 'tests/scale/**', 'node_modules/**'],
     globalSetup: ['tests/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

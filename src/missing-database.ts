@@ -1,12 +1,24 @@
 import type { Configuration } from '@mikro-orm/core';
-import { causeChain, hasSqlState } from './database-errors.js';
+import { causeChain } from './database-errors.js';
 import { InversifyMikroOrmError } from './errors.js';
 
 /** SQLSTATE invalid_catalog_name: the database named in the connection does not exist. */
 const UNKNOWN_DATABASE = '3D000';
+/**
+ * PgBouncer (a pooled Neon URL too) relays the server's refusal of its own login as a pooler error,
+ * SQLSTATE 08P01 with the server's message: there the message is all that tells (in English, the
+ * language of PgBouncer's server logins unless the server's lc_messages says otherwise).
+ */
+const POOLER_ERROR = '08P01';
+const POOLER_UNKNOWN_DATABASE = /^database ".*" does not exist$/;
+
+function isMissingDatabaseLink(link: Record<string, unknown>): boolean {
+  if (link.code === UNKNOWN_DATABASE) return true;
+  return link.code === POOLER_ERROR && typeof link.message === 'string' && POOLER_UNKNOWN_DATABASE.test(link.message);
+}
 
 export function isMissingDatabaseError(error: unknown): boolean {
-  return hasSqlState(error, UNKNOWN_DATABASE);
+  return [...causeChain(error)].some(isMissingDatabaseLink);
 }
 
 /**
@@ -37,7 +49,7 @@ export function missingDatabaseError(config: Configuration, cause: unknown): Inv
 export function creationNotEnabledError(config: Configuration, error: unknown): InversifyMikroOrmError {
   const { host, port, database } = locate(config);
   // The server's own error, not `missingDatabaseError`'s "nothing was created" that may wrap it.
-  const cause = [...causeChain(error)].find((link) => link.code === UNKNOWN_DATABASE) ?? error;
+  const cause = [...causeChain(error)].find(isMissingDatabaseLink) ?? error;
   return new InversifyMikroOrmError(
     'config',
     `PostgreSQL at ${host}:${port} has no database named "${database}", and creating databases is not enabled in this configuration. Set DB_CREATE_DATABASE=true for this command to let it create the database (\`DB_CREATE_DATABASE=true npx mikro-orm database:create\`), or create it with \`createdb -h ${host} -p ${port} ${database}\`; if the name has a typo, fix DATABASE_URL instead.`,

@@ -138,7 +138,8 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
    * takes a few milliseconds to reach them all, and a connection validated in between would die too.
    */
   async #sawDisconnect(error: unknown): Promise<boolean> {
-    if (!isDisconnectError(error)) return false;
+    // Through PgBouncer a missing database is a pooler error of class 08, yet no lost connection.
+    if (!isDisconnectError(error) || isMissingDatabaseError(error)) return false;
     invalidatePool((await this.getNativeClient()) as Pool);
     await sleep(RETRY_DELAY_MS);
     return true;

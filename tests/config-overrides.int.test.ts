@@ -2,7 +2,12 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AppLifecycle, type DatabaseConfigOverrides, nativePool } from '../src/index.js';
-import { serverConnections, startContainer } from './helpers/database-container.js';
+import {
+  connectionDatabases,
+  dropEveryConnection,
+  serverConnections,
+  startContainer,
+} from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from './helpers/test-database.js';
 
@@ -64,12 +69,9 @@ describe('loadDatabaseConfig overrides on the live pool and ORM', () => {
       { clientUrl: server.href, dbName: db.name, password },
       { DATABASE_URL: DEAD_URL },
     );
-    const rows = await db.query<{ datname: string }>(
-      'select datname from pg_stat_activity where application_name = $1',
-      [applicationName],
-    );
-    expect(rows.length).toBeGreaterThan(0);
-    expect(new Set(rows.map((row) => row.datname))).toEqual(new Set([db.name]));
+    const databases = await connectionDatabases(db, applicationName);
+    expect(databases.length).toBeGreaterThan(0);
+    expect(new Set(databases)).toEqual(new Set([db.name]));
     expect((pool.options as { password?: unknown }).password).toBe(password);
   });
 
@@ -87,9 +89,7 @@ describe('loadDatabaseConfig overrides on the live pool and ORM', () => {
     expect(seen).toEqual([pool]);
     expect(pool.options.keepAlive).toBe(false);
 
-    await db.query('select pg_terminate_backend(pid, 5000) from pg_stat_activity where application_name = $1', [
-      applicationName,
-    ]);
+    await dropEveryConnection(db, applicationName);
     await expect.poll(() => serverConnections(db, applicationName)).toBe(2);
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,8 +6,25 @@ import { type AppLifecycle, nativePool } from '../src/index.js';
 import type { Orm } from '../src/orm.js';
 import { startContainer } from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
+import { throughPgBouncer } from './helpers/pooler.js';
 import { terminateBlocking } from './helpers/terminate-blocking.js';
 import { type IsolatedDatabase, testDatabase } from './helpers/test-database.js';
+
+/**
+ * The same through PgBouncer, where a terminated backend leaves the client connection open: its
+ * admin console drops every connection of the database (KILL), then lets new ones in (RESUME).
+ */
+function dropThroughPgBouncerBlocking(url: string, database: string): void {
+  const admin = new URL(url);
+  admin.pathname = '/pgbouncer';
+  const script = `import pg from 'pg';
+    const client = new pg.Client({ connectionString: process.argv[1] });
+    await client.connect();
+    await client.query('KILL ' + process.argv[2]);
+    await client.query('RESUME ' + process.argv[2]);
+    await client.end();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script, admin.href, database]);
+}
 
 describe('ResilientPostgreSqlDriver', () => {
   let db: IsolatedDatabase;
@@ -36,17 +54,22 @@ describe('ResilientPostgreSqlDriver', () => {
     const victim = await pool.connect();
     const deadPid = (victim as PoolClient & { processID: number }).processID;
     victim.release();
-    const victimReturned = new Promise<void>((resolve) =>
-      pool.on('release', (_error: unknown, client: PoolClient) => client === victim && resolve()),
+    const victimReturned = new Promise<unknown>((resolve) =>
+      pool.on('release', (error: unknown, client: PoolClient) => client === victim && resolve(error)),
     );
 
-    terminateBlocking(db.url, [deadPid]);
+    if (throughPgBouncer()) dropThroughPgBouncerBlocking(db.url, db.name);
+    else terminateBlocking(db.url, [deadPid]);
     const em = orm.em.fork();
     await em.begin();
-    // The BEGIN was sent on the dead connection: it came back to the pool (as a dead idle one would not).
-    await victimReturned;
-    const [{ pid }] = (await em.execute('select pg_backend_pid() as pid')) as [{ pid: number }];
-    expect(pid).not.toBe(deadPid);
+    // The BEGIN was sent on the dead connection: it came back to the pool (as a dead idle one would
+    // not), released as broken.
+    expect(await victimReturned).toBeInstanceOf(Error);
+    if (!throughPgBouncer()) {
+      // processID is PgBouncer's cancel key there, not a backend's pid.
+      const [{ pid }] = (await em.execute('select pg_backend_pid() as pid')) as [{ pid: number }];
+      expect(pid).not.toBe(deadPid);
+    }
     em.create(Note, { body: 'after a failed begin' });
     await em.commit();
     expect(await db.query('select body from note')).toEqual([{ body: 'after a failed begin' }]);

@@ -87,6 +87,30 @@ describe('the service as a real process', () => {
     expect(await running.exited).toBe(0);
   });
 
+  it('with SHUTDOWN_DELAY_MS, answers readiness 503 from SIGTERM on while still serving requests and new connections, and drains only after the delay', async () => {
+    const delayMs = 1500;
+    const running = await start(uniqueApplicationName('pre-stop-delay'), { SHUTDOWN_DELAY_MS: String(delayMs) });
+    running.signal('SIGTERM');
+    const signalledAt = Date.now();
+    await running.waitFor((line) => String(line.msg).startsWith('Shutting down'));
+    // Each fetch here without a keep-alive connection to reuse opens a new one: the listener is still open.
+    const fresh = { headers: { connection: 'close' } };
+    expect((await fetch(`${running.url}/health/ready`, fresh)).status).toBe(503);
+    const created = await fetch(`${running.url}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', connection: 'close' },
+      body: JSON.stringify({ title: 'during the delay' }),
+    });
+    expect(created.status).toBe(201);
+    expect(Date.now() - signalledAt).toBeLessThan(delayMs);
+
+    expect(await running.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(delayMs);
+    expect(
+      running.count((line) => line.msg === 'Readiness is 503; serving on for SHUTDOWN_DELAY_MS before draining'),
+    ).toBe(1);
+  });
+
   it('exits at once on a second signal', async () => {
     const running = await start(uniqueApplicationName('second-signal'));
     proxy.stall();

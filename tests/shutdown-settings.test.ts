@@ -23,6 +23,18 @@ describe('shutdown settings', () => {
     });
   });
 
+  it('default to no delay before the drain, and read SHUTDOWN_DELAY_MS', () => {
+    expect(readServiceSettings({})).toMatchObject({ shutdownDelayMs: 0 });
+    expect(readServiceSettings({ SHUTDOWN_DELAY_MS: '1500' })).toMatchObject({ shutdownDelayMs: 1500 });
+  });
+
+  it('refuse a SHUTDOWN_DELAY_MS that is not a whole number, naming it', () => {
+    const error = configError({ SHUTDOWN_DELAY_MS: '1s' });
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain('SHUTDOWN_DELAY_MS must be a whole number from 0 to');
+    expect(error.message).toContain('(got "1s")');
+  });
+
   it('refuse a SHUTDOWN_GRACE_MS that is not a whole number, naming it', () => {
     const error = configError({ SHUTDOWN_GRACE_MS: '0.5s' });
     expect(error).toBeInstanceOf(InversifyMikroOrmError);

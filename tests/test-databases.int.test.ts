@@ -4,6 +4,7 @@ import { isInversifyMikroOrmError } from '../src/index.js';
 import { createTemplateDatabase, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { startContainer } from './helpers/database-container.js';
 import { Note } from './helpers/entities.js';
+import { cannotHoldThroughPgBouncer } from './helpers/pooler.js';
 import { testDatabase } from './helpers/test-database.js';
 
 async function exists(name: string): Promise<boolean> {
@@ -16,7 +17,12 @@ async function exists(name: string): Promise<boolean> {
   }
 }
 
-describe('per-test databases', () => {
+describe.skipIf(
+  cannotHoldThroughPgBouncer(
+    'per-test databases from a template',
+    "PostgreSQL copies a template only when nobody is connected to it, and PgBouncer keeps its server connections to the template open after prepare() has closed its own: createTemplateDatabase needs the server's direct URL",
+  ),
+)('per-test databases', () => {
   let template: TestDatabase;
 
   beforeAll(async () => {

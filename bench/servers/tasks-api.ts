@@ -40,7 +40,13 @@ export async function runTasksApi(variant: TasksApiVariant = {}): Promise<void> 
   await lifecycle.start({ container });
   const app = await buildServer(container, { logger: log });
   variant.extend?.(app);
-  const drain = { graceMs: settings.shutdownGraceMs, timeoutMs: settings.shutdownTimeoutMs };
-  lifecycle.onStop('http server', () => closeGracefully(app, drain), { timeoutMs: settings.shutdownTimeoutMs + 1000 });
+  const drain = {
+    delayMs: settings.shutdownDelayMs,
+    graceMs: settings.shutdownGraceMs,
+    timeoutMs: settings.shutdownTimeoutMs,
+  };
+  lifecycle.onStop('http server', () => closeGracefully(app, drain), {
+    timeoutMs: settings.shutdownDelayMs + settings.shutdownTimeoutMs + 1000,
+  });
   await app.listen({ port: settings.port, host: settings.host });
 }

@@ -2,6 +2,11 @@ import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 export interface DrainOptions {
+  /**
+   * How long the server goes on serving as usual (readiness already 503) before the drain begins,
+   * so a load balancer's health checks take it out of rotation before the listener closes.
+   */
+  delayMs: number;
   /** How long a connection with no request in progress may stay open once the drain begins. */
   graceMs: number;
   /** How long in-flight requests get before every connection is cut. */
@@ -74,8 +79,9 @@ export function prepareGracefulDrain(app: FastifyInstance): void {
 }
 
 /**
- * Stops accepting connections (once those already queued are accepted) and drains the open ones: every request already read gets its real
- * answer and every request that arrives during the drain a 503; after `graceMs` connections with no
+ * After `delayMs` of serving as usual, stops accepting connections (once those already queued are
+ * accepted) and drains the open ones: every request already read gets its real answer and every
+ * request that arrives during the drain a 503; after `graceMs` connections with no
  * request in progress are closed, and at `timeoutMs` whatever is left is cut, so a stuck client
  * cannot hold shutdown open. Then closes the Fastify instance.
  *
@@ -85,9 +91,17 @@ export function prepareGracefulDrain(app: FastifyInstance): void {
  * `net.Server`'s own `close()`, which only stops accepting, and idle connections are closed only
  * after the grace, by when whatever their clients sent before the drain has been read.
  */
-export async function closeGracefully(app: FastifyInstance, { graceMs, timeoutMs }: DrainOptions): Promise<void> {
+export async function closeGracefully(
+  app: FastifyInstance,
+  { delayMs, graceMs, timeoutMs }: DrainOptions,
+): Promise<void> {
   const drain = drains.get(app);
   if (!drain) throw new Error('closeGracefully needs prepareGracefulDrain(app) before the server listens');
+  if (delayMs > 0) {
+    // A balancer still sending here would otherwise meet 503s, then a closed port.
+    app.log.info({ delayMs }, 'Readiness is 503; serving on for SHUTDOWN_DELAY_MS before draining');
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
   drain.draining = true;
   const server = app.server;
   const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);

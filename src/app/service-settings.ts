@@ -4,6 +4,11 @@ export interface ServiceSettings {
   port: number;
   host: string;
   logLevel: string;
+  /**
+   * How long after SIGTERM the service goes on serving as usual, readiness already 503, before the
+   * drain begins: the time a load balancer needs to take it out of rotation.
+   */
+  shutdownDelayMs: number;
   /** How long in-flight requests may take to finish after SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
   /** How long, after SIGTERM, a connection with no request in progress may still send one before it is closed. */
@@ -29,6 +34,7 @@ export function readServiceSettings(env: Record<string, string | undefined>): Se
     port: integer('PORT', 3000, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    shutdownDelayMs: integer('SHUTDOWN_DELAY_MS', 0),
     shutdownTimeoutMs,
     // The default never outlasts the timeout, which cuts every connection anyway.
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', Math.min(500, shutdownTimeoutMs)),

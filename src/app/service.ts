@@ -29,9 +29,13 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     if (!(await startUnlessStopped(lifecycle, container, log))) return;
     const app = await buildServer(container, { logger: log });
     // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
-    const drain = { graceMs: settings.shutdownGraceMs, timeoutMs: settings.shutdownTimeoutMs };
+    const drain = {
+      delayMs: settings.shutdownDelayMs,
+      graceMs: settings.shutdownGraceMs,
+      timeoutMs: settings.shutdownTimeoutMs,
+    };
     lifecycle.onStop('http server', () => closeGracefully(app, drain), {
-      timeoutMs: settings.shutdownTimeoutMs + 1000,
+      timeoutMs: settings.shutdownDelayMs + settings.shutdownTimeoutMs + 1000,
     });
     await app.listen({ port: settings.port, host: settings.host });
   } catch (error) {

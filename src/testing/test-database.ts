@@ -87,7 +87,7 @@ async function waitUntilUnused(database: TestDatabase, serverUrl: string): Promi
     if (Date.now() > deadline) {
       throw new InversifyMikroOrmError(
         'lifecycle',
-        `The template database "${database.name}" still has ${row?.count} connection(s) ${SETTLE_MS} ms after prepare() returned; stop the AppLifecycle (or close the ORM) inside prepare().`,
+        `The template database "${database.name}" still has ${row?.count} connection(s) ${SETTLE_MS} ms after prepare() returned; stop the AppLifecycle (or close the ORM) inside prepare(). Through a connection pooler (PgBouncer, a pooled Neon URL) the pooler's own connections count too: give createTemplateDatabase the server's direct URL.`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
