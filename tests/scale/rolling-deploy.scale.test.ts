@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverConnections } from '../helpers/database-container.js';
+import { sampleOf } from '../helpers/prometheus-text.js';
 import { ServiceProcess } from '../helpers/service-process.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from '../helpers/test-database.js';
 import { freePort, HaProxy, HEALTH_CHECK } from './haproxy.js';
@@ -178,6 +179,17 @@ describe('a rolling deploy behind HAProxy', () => {
       expect(overlapping.filter((q) => q.connection === 'new').length).toBeGreaterThan(20);
     }
     for (const instance of stopped) expect(await serverConnections(db, instance.applicationName)).toBe(0);
+
+    // Each instance serves its own pool figures, as a scraper that bypasses the balancer reads them.
+    for (const instance of running) {
+      const text = await fetch(`http://127.0.0.1:${instance.port}/metrics`).then((response) => response.text());
+      const connections = sampleOf(text, 'db_pool_connections', { database: 'default' });
+      const checkouts = sampleOf(text, 'db_pool_acquire_wait_seconds_count', { database: 'default' });
+      console.log(`${instance.server} /metrics: db_pool_connections ${connections}, checkouts ${checkouts}`);
+      expect(connections).toBeGreaterThanOrEqual(Number(POOL.DB_POOL_MIN));
+      expect(connections).toBeLessThanOrEqual(Number(POOL.DB_POOL_MAX));
+      expect(checkouts).toBeGreaterThan(0);
+    }
   }, 180_000);
 });
 
