@@ -11,6 +11,8 @@ export interface LoadSpec {
   amount?: number;
   /** Each connection cycles through these in order. */
   requests: LoadRequest[];
+  /** The server's process (same machine): its CPU time during the measurement is reported. */
+  serverPid?: number;
 }
 
 export interface LoadRequest {
@@ -34,4 +36,10 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   /** The machine's 1-minute load average at the end: this run's own processes make about 2 of it. */
   loadAverage: number;
+  /**
+   * CPU time (user + system, all threads) the server used per response during the measurement,
+   * in µs, when `serverPid` was given. It moves far less than req/s when other work shares the
+   * machine: the steadier figure for comparing servers on a busy host.
+   */
+  serverCpuUsPerResponse?: number;
 }

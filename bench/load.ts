@@ -1,6 +1,7 @@
 import os from 'node:os';
 import autocannon, { type Request } from 'autocannon';
 import type { LoadRequest, LoadResult, LoadSpec } from './load-spec.js';
+import { cpuTimes } from './process-cpu.js';
 import { percentile } from './stats.js';
 
 /**
@@ -30,6 +31,8 @@ let latencies = new Float64Array(1 << 16);
 let count = 0;
 const statusCodes: Record<string, number> = {};
 const measured = spec.amount ? { ...base, amount: spec.amount } : { ...base, duration: spec.durationSeconds ?? 10 };
+const serverCpu = () => (spec.serverPid ? cpuTimes(spec.serverPid) : undefined);
+const cpuBefore = serverCpu();
 const started = process.hrtime.bigint();
 const instance = autocannon(measured);
 instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
@@ -43,6 +46,7 @@ instance.on('response', (_client: unknown, statusCode: number, _bytes: number, r
 });
 const result = await instance;
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const cpuAfter = serverCpu();
 const sorted = latencies.subarray(0, count).sort();
 const output: LoadResult = {
   responses: count,
@@ -56,4 +60,8 @@ const output: LoadResult = {
   statusCodes,
   loadAverage: os.loadavg()[0] ?? 0,
 };
+if (cpuBefore && cpuAfter && count > 0) {
+  const usedMs = cpuAfter.userMs + cpuAfter.systemMs - cpuBefore.userMs - cpuBefore.systemMs;
+  output.serverCpuUsPerResponse = (usedMs * 1000) / count;
+}
 process.stdout.write(`${JSON.stringify(output)}\n`);

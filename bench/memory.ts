@@ -2,6 +2,7 @@ import type { BenchDatabase } from './database.js';
 import { runLoad } from './load-client.js';
 import type { Profile } from './options.js';
 import { paths } from './paths.js';
+import { residentMemory } from './process-memory.js';
 import { ServerProcess } from './server-process.js';
 import { MEMORY_ROUTE, type MemoryReport } from './servers/memory-route.js';
 import { round } from './stats.js';
@@ -11,10 +12,20 @@ interface MemorySample {
   afterRequests: number;
   rssMb: number;
   heapUsedMb: number;
-  /** Heap V8 keeps committed (part of RSS) whether or not objects live in it. */
+  /** Heap V8 keeps committed whether or not objects live in it. */
   heapTotalMb: number;
+  /** The part of the V8 heap resident in memory (part of RSS), by space and in all. */
+  heapResidentMb: number;
+  heapSpacesResidentMb: Record<string, number>;
+  /** Memory of Buffers and ArrayBuffers (malloc'd, outside the V8 heap), and of all external objects. */
+  arrayBuffersMb: number;
   externalMb: number;
   mallocedMb: number;
+  /** RSS as Linux splits it: anonymous (V8 heap, malloc arenas, stacks) and file-backed (code). */
+  rssAnonMb: number;
+  rssFileMb: number;
+  /** Anonymous RSS that is not the V8 heap: malloc arenas and the like. */
+  nativeMb: number;
 }
 
 export interface ServerMemory {
@@ -37,7 +48,7 @@ export interface MemoryFigures {
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
 const growth = (from: number, to: number) => round(((to - from) / from) * 100, 1);
 
-/** Chunks between the two samples, alternating servers, so both see the same machine. */
+/** Chunks between the two samples, alternating servers, so both see the same machine; each ends with a sample. */
 const CHUNKS = 5;
 
 /**
@@ -82,17 +93,26 @@ export async function memory(
   };
   const sample = async (key: Key) => {
     const usage = (await (await fetch(`${servers[key].url}${MEMORY_ROUTE}`)).json()) as MemoryReport;
+    const resident = residentMemory(servers[key].pid);
+    const spaces = Object.entries(usage.heapSpaces);
+    const heapResident = spaces.reduce((sum, [, space]) => sum + space.physical, 0);
     const result: MemorySample = {
       afterRequests: state[key].sent,
       rssMb: mb(usage.rss),
       heapUsedMb: mb(usage.heapUsed),
       heapTotalMb: mb(usage.heapTotal),
+      heapResidentMb: mb(heapResident),
+      heapSpacesResidentMb: Object.fromEntries(spaces.map(([name, space]) => [name, mb(space.physical)])),
+      arrayBuffersMb: mb(usage.arrayBuffers),
       externalMb: mb(usage.external),
       mallocedMb: mb(usage.mallocedMemory),
+      rssAnonMb: mb(resident.anonBytes),
+      rssFileMb: mb(resident.fileBytes),
+      nativeMb: mb(resident.anonBytes - heapResident),
     };
     state[key].samples.push(result);
     progress(
-      `memory ${key} after ${result.afterRequests} requests: rss ${result.rssMb} MB, heap used ${result.heapUsedMb} MB (committed ${result.heapTotalMb} MB), external ${result.externalMb} MB, V8 malloc ${result.mallocedMb} MB`,
+      `memory ${key} after ${result.afterRequests} requests: rss ${result.rssMb} MB (anonymous ${result.rssAnonMb}, file ${result.rssFileMb}); V8 heap used ${result.heapUsedMb} MB, resident ${result.heapResidentMb} MB (new space ${result.heapSpacesResidentMb.new_space ?? '-'}, old space ${result.heapSpacesResidentMb.old_space ?? '-'}, code ${result.heapSpacesResidentMb.code_space ?? '-'}); outside it ${result.nativeMb} MB (array buffers ${result.arrayBuffersMb}, V8 malloc ${result.mallocedMb})`,
     );
   };
   const keys: Key[] = ['tasksApi', 'handWired'];
@@ -101,16 +121,18 @@ export async function memory(
     for (const key of keys) await sample(key);
     for (const key of keys) await sendUpTo(key, profile.first);
     for (const key of keys) await sample(key);
+    // A sample after each chunk: the curve shows whether memory keeps growing or levels off.
     for (let chunk = 1; chunk <= CHUNKS; chunk++) {
       const total = Math.round(profile.first + ((profile.second - profile.first) * chunk) / CHUNKS);
       for (const key of chunk % 2 ? keys : [...keys].reverse()) await sendUpTo(key, total);
+      for (const key of keys) await sample(key);
     }
-    for (const key of keys) await sample(key);
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
   }
   const summary = (key: Key): ServerMemory => {
-    const [, atFirst, atSecond] = state[key].samples as [MemorySample, MemorySample, MemorySample];
+    const atFirst = state[key].samples[1] as MemorySample;
+    const atSecond = state[key].samples.at(-1) as MemorySample;
     return {
       samples: state[key].samples,
       rssGrowthPercent: growth(atFirst.rssMb, atSecond.rssMb),

@@ -60,6 +60,11 @@ export interface RunOptions {
   stages: Stage[];
   /** Rewrite BENCHMARKS.md (off for smoke runs and partial runs unless asked). */
   writeMarkdown: boolean;
+  /**
+   * Add the peer servers (d) NestJS and (e) Express to the HTTP comparison. On in full runs, off in
+   * `--quick` and `--smoke` unless `--peers` (their first run installs bench/peers from npm).
+   */
+  peers: boolean;
   resultsFile: string;
 }
 
@@ -67,6 +72,7 @@ export function parseArgs(argv: string[], defaultResultsFile: string): RunOption
   let profile = full;
   let stages: Stage[] = [...STAGES];
   let writeMarkdown: boolean | undefined;
+  let peers: boolean | undefined;
   let resultsFile = defaultResultsFile;
   let stagesGiven = false;
   for (const arg of argv) {
@@ -80,14 +86,17 @@ export function parseArgs(argv: string[], defaultResultsFile: string): RunOption
       stagesGiven = true;
     } else if (arg === '--no-markdown') writeMarkdown = false;
     else if (arg === '--markdown') writeMarkdown = true;
+    else if (arg === '--peers') peers = true;
+    else if (arg === '--no-peers') peers = false;
     else if (arg.startsWith('--results=')) resultsFile = arg.slice('--results='.length);
     else
       throw new Error(
-        `unknown option ${arg} (options: --quick, --only=${STAGES.join(',')}, --no-markdown, --results=FILE)`,
+        `unknown option ${arg} (options: --quick, --smoke, --only=${STAGES.join(',')}, --peers, --no-peers, --markdown, --no-markdown, --results=FILE)`,
       );
   }
   if (!stagesGiven && profile.name !== 'full') stages = [...QUICK_STAGES];
   // A partial run would leave half a table: only complete runs rewrite BENCHMARKS.md unless asked.
   writeMarkdown ??= profile.name !== 'smoke' && QUICK_STAGES.every((stage) => stages.includes(stage));
-  return { profile, stages, writeMarkdown, resultsFile };
+  peers ??= profile.name === 'full';
+  return { profile, stages, writeMarkdown, resultsFile, peers };
 }

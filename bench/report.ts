@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { BenchResults } from './results.js';
+import type { ServerKind } from './servers.js';
 
 export interface Row {
   figure: string;
@@ -14,6 +15,18 @@ const number = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (value: number) => `${number(value, value < 10 ? 2 : 1)} ms`;
 const verdict = (pass: boolean | undefined) => (pass === undefined ? '' : pass ? 'pass' : '**fail**');
+
+const SERVER_LABELS: Array<[ServerKind, string]> = [
+  ['a', '(a) Tasks API'],
+  ['b', '(b) hand-wired, same TaskService'],
+  ['c', '(c) raw pg, no ORM'],
+  ['d', '(d) NestJS + @mikro-orm/nestjs'],
+  ['e', '(e) Tasks API on Express'],
+];
+
+/** A req/s ratio, with the same ratio by server CPU time per request when it was measured. */
+const withCpu = (ratio: number, cpuRatio: number | undefined) =>
+  `${number(ratio, 3)}${cpuRatio === undefined || Number.isNaN(cpuRatio) ? '' : ` (CPU: ${number(cpuRatio, 3)})`}`;
 
 /** One row per figure of the issue, each with its target and verdict. */
 export function rows(results: BenchResults): Row[] {
@@ -38,14 +51,13 @@ export function rows(results: BenchResults): Row[] {
   if (http) {
     for (const [endpoint, f] of Object.entries(http)) {
       const isRead = endpoint.startsWith('GET');
-      for (const [kind, label] of [
-        ['a', '(a) Tasks API'],
-        ['b', '(b) hand-wired, same TaskService'],
-        ['c', '(c) raw pg, no ORM'],
-      ] as const) {
+      for (const [kind, label] of SERVER_LABELS) {
+        const rps = f.requestsPerSecond[kind];
+        if (rps === undefined) continue;
+        const cpu = f.cpuUsPerRequest?.[kind];
         out.push({
-          figure: `2. \`${endpoint}\` ${label}: req/s, p50 / p99`,
-          value: `${number(f.requestsPerSecond[kind])} req/s, ${ms(f.p50Ms[kind])} / ${ms(f.p99Ms[kind])}`,
+          figure: `2. \`${endpoint}\` ${label}: req/s, p50 / p99, server CPU per request`,
+          value: `${number(rps)} req/s, ${ms(f.p50Ms[kind] ?? Number.NaN)} / ${ms(f.p99Ms[kind] ?? Number.NaN)}${cpu === undefined ? '' : `, ${number(cpu)} µs`}`,
           ratio: '',
           target: '',
         });
@@ -53,7 +65,7 @@ export function rows(results: BenchResults): Row[] {
       out.push({
         figure: `2. \`${endpoint}\` a/b (same handlers: the binding is free)`,
         value: '',
-        ratio: number(f.ratioAB, 3),
+        ratio: withCpu(f.ratioAB, f.cpuRatioAB),
         target: '≥ 0.98',
         pass: f.ratioAB >= 0.98,
       });
@@ -64,6 +76,23 @@ export function rows(results: BenchResults): Row[] {
         target: isRead ? '≥ 0.60' : '',
         pass: isRead ? f.ratioAC >= 0.6 : undefined,
       });
+      if (f.ratioAD !== undefined) {
+        out.push({
+          figure: `2. \`${endpoint}\` a/d (ours against NestJS + @mikro-orm/nestjs)`,
+          value: '',
+          ratio: withCpu(f.ratioAD, f.cpuRatioAD),
+          target: '≥ 1.3',
+          pass: f.ratioAD >= 1.3,
+        });
+      }
+      if (f.ratioEA !== undefined) {
+        out.push({
+          figure: `2. \`${endpoint}\` e/a (the binding on Express against on Fastify)`,
+          value: '',
+          ratio: number(f.ratioEA, 3),
+          target: 'reported',
+        });
+      }
       out.push({
         figure: `2. \`${endpoint}\` errors, all servers and rounds`,
         value: number(f.errors),
@@ -99,8 +128,8 @@ export function rows(results: BenchResults): Row[] {
   if (memory) {
     const span = `${number(memory.first)} → ${number(memory.second)} requests`;
     const percent = (value: number) => `${value >= 0 ? '+' : ''}${number(value, 1)} %`;
-    const [, aFirst, aSecond] = memory.tasksApi.samples;
-    const [, bFirst, bSecond] = memory.handWired.samples;
+    const [aFirst, aSecond] = [memory.tasksApi.samples[1], memory.tasksApi.samples.at(-1)];
+    const [bFirst, bSecond] = [memory.handWired.samples[1], memory.handWired.samples.at(-1)];
     if (aFirst && aSecond && bFirst && bSecond) {
       out.push({
         figure: `4. RSS after a full GC, ${span}`,

@@ -9,6 +9,7 @@ import { describeMachine } from './machine.js';
 import { memory } from './memory.js';
 import { parseArgs, type Stage } from './options.js';
 import { paths } from './paths.js';
+import { preparePeers } from './peers.js';
 import { renderTable, updateMarkdown } from './report.js';
 import type { ResolutionFigures } from './resolution.js';
 import type { BenchResults } from './results.js';
@@ -17,7 +18,8 @@ import { ServerProcess } from './server-process.js';
 import { SEEDED_TASKS } from './workloads.js';
 
 /**
- * `npm run bench` (about 15 minutes), `npm run bench -- --quick` (about a minute, same shape).
+ * `npm run bench` (about 20 minutes), `npm run bench -- --quick` (about a minute, same shape, no
+ * peer servers unless `--peers`).
  * Starts every server as a real process on a fresh `bench_*` database, loads it from another
  * process, writes bench/results/latest.json and rewrites the tables in BENCHMARKS.md.
  */
@@ -70,8 +72,11 @@ try {
     log(`resolution: ${JSON.stringify(results.resolution)}`);
   }
   if (has('http')) {
-    log('2. HTTP: (a) Tasks API, (b) the same TaskService hand-wired, (c) raw pg without ORM, interleaved rounds');
-    results.http = await httpThroughput(await database('http', SEEDED_TASKS), profile.http, log);
+    if (options.peers) preparePeers(log);
+    log(
+      `2. HTTP: (a) Tasks API, (b) the same TaskService hand-wired, (c) raw pg without ORM${options.peers ? ', (d) NestJS + @mikro-orm/nestjs, (e) the Tasks API on Express' : ''}, interleaved rounds`,
+    );
+    results.http = await httpThroughput(await database('http', SEEDED_TASKS), profile.http, options.peers, log);
   }
   if (has('saturation')) {
     log(`3. saturation: ${profile.saturation.connections} clients, pool of ${profile.saturation.poolMax}`);

@@ -54,27 +54,34 @@ export class HttpSessions {
   }
 
   #endAfterResponse(unit: UnitOfWork, res: ServerResponse, log: SessionLogger, where: () => string): void {
-    let ended = false;
-    let closed = false;
-    // Nearly every request ends with no transaction open: no promise, no allocation beyond these closures.
-    const release = () => {
-      if (unit.settled) return;
-      const releasing = unit.end(log, where()).catch((error: Error) => reportEndFailure(log, where(), error));
-      this.#releasing.add(releasing);
-      releasing.finally(() => this.#releasing.delete(releasing));
-    };
+    // Nearly every request has ended its response by the time the connection is done with it, and
+    // ends with no transaction open: one listener, no promise, and `res` keeps its own shape (a
+    // per-request `end` property on every response would make Node's and Fastify's code that
+    // handles responses see two shapes of them).
+    // `on`, not `once`: a response closes once, and `once` allocates a wrapper per request.
+    res.on('close', () => {
+      if (res.writableEnded) this.#release(unit, log, where);
+      else this.#releaseWhenEnded(unit, res, log, where);
+    });
+  }
+
+  /** The client left before the handler answered: the handler is still running, wait for its `res.end()`. */
+  #releaseWhenEnded(unit: UnitOfWork, res: ServerResponse, log: SessionLogger, where: () => string): void {
     const end = res.end;
+    const release = () => this.#release(unit, log, where);
     res.end = function (this: ServerResponse, ...args: Parameters<ServerResponse['end']>) {
       res.end = end;
-      ended = true;
       const result = end.apply(this, args);
-      if (closed) release();
+      release();
       return result;
     } as ServerResponse['end'];
-    res.once('close', () => {
-      closed = true;
-      if (ended) release();
-    });
+  }
+
+  #release(unit: UnitOfWork, log: SessionLogger, where: () => string): void {
+    if (unit.settled) return;
+    const releasing = unit.end(log, where()).catch((error: Error) => reportEndFailure(log, where(), error));
+    this.#releasing.add(releasing);
+    releasing.finally(() => this.#releasing.delete(releasing));
   }
 
   #endBeforeResponding(unit: UnitOfWork, res: ServerResponse, log: SessionLogger, where: () => string): void {

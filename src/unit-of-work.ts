@@ -14,8 +14,9 @@ import { asCurrent, outsideTransactions } from './transaction-scope.js';
  * not abort the enclosing transaction.
  */
 export class UnitOfWork {
-  readonly #savepoints = new Map<Session, Transaction>();
-  readonly #leaveTurns: Array<() => void> = [];
+  /** Only a unit that joins an enclosing transaction has these (allocated then, not per request). */
+  #savepoints?: Map<Session, Transaction>;
+  #leaveTurns?: Array<() => void>;
   #ending?: Promise<void>;
 
   constructor(
@@ -39,28 +40,31 @@ export class UnitOfWork {
    * other's work.
    */
   async joinEnclosing(): Promise<void> {
+    const savepoints = new Map<Session, Transaction>();
+    const leaveTurns: Array<() => void> = [];
+    this.#savepoints = savepoints;
+    this.#leaveTurns = leaveTurns;
     for (const session of this.sessions) {
       const outer = this.enclosing.get(session.name);
       if (!outer) continue;
-      this.#leaveTurns.push(await takeTurn(outer));
+      leaveTurns.push(await takeTurn(outer));
       await asCurrent(session, () => session.begin({ ctx: outer }));
-      this.#savepoints.set(session, asCurrent(session, () => session.getTransactionContext()) as Transaction);
+      savepoints.set(session, asCurrent(session, () => session.getTransactionContext()) as Transaction);
     }
   }
 
   /** Opens a transaction on every Session not already working in a savepoint of an enclosing one. */
   async begin(): Promise<void> {
     for (const session of this.sessions) {
-      if (!this.#savepoints.has(session)) await asCurrent(session, () => session.begin());
+      if (!this.#savepoints?.has(session)) await asCurrent(session, () => session.begin());
     }
   }
 
   /** Nothing to end: no savepoint, no transaction left open (nearly every request). */
   get settled(): boolean {
-    return (
-      this.#savepoints.size === 0 &&
-      this.sessions.every((session) => !asCurrent(session, () => session.isInTransaction()))
-    );
+    if (this.#savepoints && this.#savepoints.size > 0) return false;
+    for (const session of this.sessions) if (holdsTransaction(session)) return false;
+    return true;
   }
 
   /**
@@ -77,7 +81,7 @@ export class UnitOfWork {
     try {
       for (const session of this.sessions) {
         await asCurrent(session, async () => {
-          const savepoint = this.#savepoints.get(session);
+          const savepoint = this.#savepoints?.get(session);
           if (session.getTransactionContext() !== savepoint) await releaseSession(session, log, where);
           if (savepoint) await keep(session, savepoint);
         });
@@ -101,9 +105,20 @@ export class UnitOfWork {
   }
 
   #leave(): void {
-    this.#savepoints.clear();
-    for (const leave of this.#leaveTurns.splice(0)) leave();
+    this.#savepoints?.clear();
+    for (const leave of this.#leaveTurns?.splice(0) ?? []) leave();
   }
+}
+
+/**
+ * Whether the Session itself has a transaction open. Where it already is the current
+ * EntityManager of its database (in the unit's own async context, where the end-of-request hooks
+ * nearly always run) it is asked directly; elsewhere it is made the current one first, which
+ * costs an AsyncLocalStorage frame.
+ */
+function holdsTransaction(session: Session): boolean {
+  if (session.getContext(false) === session) return session.isInTransaction();
+  return asCurrent(session, () => session.isInTransaction());
 }
 
 /** The last unit to have asked for a turn in each enclosing transaction, settled when it leaves. */
@@ -134,15 +149,19 @@ async function keep(session: Session, savepoint: Transaction): Promise<void> {
   session.resetTransactionContext();
 }
 
-/** Per database, the transaction the caller's unit of work holds open, if any. */
-function enclosingTransactions(orms: readonly Orm[]): Map<string, Transaction> {
-  const open = new Map<string, Transaction>();
+const NO_TRANSACTIONS: ReadonlyMap<string, Transaction> = new Map();
+
+/** Per database, the transaction the caller's unit of work holds open, if any (nearly always none). */
+function enclosingTransactions(orms: readonly Orm[]): ReadonlyMap<string, Transaction> {
+  let open: Map<string, Transaction> | undefined;
   for (const orm of orms) {
     const current = orm.em.getContext(false);
     const transaction = current.global ? undefined : current.getTransactionContext();
-    if (transaction) open.set(current.name, transaction);
+    if (!transaction) continue;
+    open ??= new Map();
+    open.set(current.name, transaction);
   }
-  return open;
+  return open ?? NO_TRANSACTIONS;
 }
 
 /**
