@@ -101,6 +101,9 @@ describe('the read retry after a killed connection', () => {
         () => undefined,
         (error: unknown) => error,
       );
+    // Killed only once the function has left its trace (nextval is visible at once, outside any
+    // transaction): a kill that lands before would leave nothing to count.
+    await expect.poll(callsSoFar, { timeout: 10_000, interval: 5 }).toBeGreaterThan(before);
     expect(await killWhenRunning(db, applicationName, 'record_call()')).toBe(1);
     const error = await call;
     // A repeated call would still be running now; give it the time to leave its trace.
