@@ -1,3 +1,4 @@
+export { queryWithin } from './bounded-query.js';
 export type {
   DatabaseConfig,
   DatabaseConfigOverrides,

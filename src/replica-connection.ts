@@ -165,7 +165,7 @@ export class ReplicaConnection extends PostgreSqlConnection {
   async #probeOnce(timeoutMs: number): Promise<ReplicaStatus> {
     try {
       const pool = (await this.getNativeClient()) as Pool;
-      const [row] = await queryWithin<{ lag_seconds: number | null }>(pool, LAG_SQL, timeoutMs);
+      const [row] = await queryWithin<{ lag_seconds: number | null }>(pool, LAG_SQL, AbortSignal.timeout(timeoutMs));
       this.#markUp();
       return { name: this.name, status: 'ok', lagSeconds: row?.lag_seconds ?? null };
     } catch (error) {

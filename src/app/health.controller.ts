@@ -6,11 +6,11 @@ import {
   isDisconnectError,
   nativePool,
   poolStats,
+  queryWithin,
   type ReplicaHealth,
   replicaHealth,
 } from 'inversify-mikro-orm';
 import type { Pool } from 'pg';
-import { abortable } from './abortable.js';
 
 /** How long readiness waits for `select 1` before calling the database unavailable. */
 export const READY_QUERY_TIMEOUT_MS = 1000;
@@ -67,36 +67,9 @@ export class HealthController {
 /** A backend killed under the probe (a restart, a failover) costs a retry within the budget, not a failed probe. */
 async function selectOneRetried(pool: Pool, signal: AbortSignal): Promise<void> {
   try {
-    await selectOne(pool, signal);
+    await queryWithin(pool, 'select 1', signal);
   } catch (error) {
     if (signal.aborted || !isDisconnectError(error)) throw error;
-    await selectOne(pool, signal);
+    await queryWithin(pool, 'select 1', signal);
   }
 }
-
-/**
- * `select 1` on a connection of its own, given up when `signal` aborts. The connection of an
- * abandoned query is destroyed, not kept waiting for an answer that may never come (a stalled
- * network): otherwise every probe during a stall would take one more connection from the pool.
- */
-async function selectOne(pool: Pool, signal: AbortSignal): Promise<void> {
-  const checkout = pool.connect();
-  // A connection that arrives after the check gave up is healthy (the pool validated it): give it back.
-  const client = await abortable(checkout, signal).catch((error: unknown) => {
-    checkout.then((late) => late.release(), noop);
-    throw error;
-  });
-  const destroy = () => client.release(new Error('readiness check abandoned'));
-  signal.addEventListener('abort', destroy, { once: true });
-  try {
-    await abortable(client.query('select 1'), signal);
-  } catch (error) {
-    if (!signal.aborted) client.release(error as Error);
-    throw error;
-  } finally {
-    signal.removeEventListener('abort', destroy);
-  }
-  client.release();
-}
-
-const noop = () => undefined;
