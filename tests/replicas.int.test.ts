@@ -13,7 +13,7 @@ import {
   withSession,
 } from '../src/index.js';
 import type { Orm } from '../src/orm.js';
-import { freePort } from './helpers/local-postgres.js';
+import { freePort } from './helpers/ports.js';
 import { type ReplicaCluster, startReplicaCluster } from './helpers/replica-cluster.js';
 import { startTasksApp, type TasksApp } from './helpers/tasks-app.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';

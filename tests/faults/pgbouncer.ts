@@ -1,19 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sleep } from './helpers.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, waitUntilListening } from '../helpers/ports.js';
 
 /** A real PgBouncer (the Debian package) in transaction pooling mode, in front of `serverUrl`. */
 export class PgBouncer {
@@ -56,7 +45,7 @@ export class PgBouncer {
       stdio: 'ignore',
     });
     const bouncer = new PgBouncer(child, dir, port);
-    await bouncer.#waitUntilListening();
+    await waitUntilListening(port, child, () => 'pgbouncer');
     return bouncer;
   }
 
@@ -76,22 +65,5 @@ export class PgBouncer {
       await exited;
     }
     await rm(this.dir, { recursive: true, force: true });
-  }
-
-  async #waitUntilListening(): Promise<void> {
-    const { connect } = await import('node:net');
-    for (let attempt = 0; attempt < 100; attempt++) {
-      if (this.child.exitCode !== null) throw new Error(`pgbouncer exited with code ${this.child.exitCode}`);
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = connect(this.port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      });
-      if (ok) return;
-      await sleep(50);
-    }
-    throw new Error('pgbouncer did not start listening');
   }
 }

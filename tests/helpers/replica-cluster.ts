@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { asServerUser, assertServerBinaries, chownToServerUser, freePort, queryOnce } from './local-postgres.js';
+import { asServerUser, assertServerBinaries, chownToServerUser, queryOnce } from './local-postgres.js';
+import { freePort } from './ports.js';
 
 /**
  * A throwaway PostgreSQL 15 primary with one streaming replica (`pg_basebackup -R`), both in a

@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { onPath } from './local-postgres.js';
+import { freePort, waitUntilListening } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -76,7 +76,7 @@ export class ScramPgBouncer {
     const asRoot = process.getuid?.() === 0;
     const child = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), at('pgbouncer.ini')], { stdio: 'ignore' });
     const bouncer = new ScramPgBouncer(child, dir, port);
-    await bouncer.#waitUntilListening();
+    await waitUntilListening(port, child, () => 'pgbouncer');
     return bouncer;
   }
 
@@ -96,42 +96,4 @@ export class ScramPgBouncer {
     }
     await rm(this.dir, { recursive: true, force: true });
   }
-
-  async #waitUntilListening(): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      if (this.child.exitCode !== null) throw new Error(`pgbouncer exited with code ${this.child.exitCode}`);
-      const listening = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(this.port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      });
-      if (listening) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('pgbouncer did not start listening');
-  }
-}
-
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    try {
-      accessSync(path.join(dir, command), constants.X_OK);
-      return dir !== '';
-    } catch {
-      return false;
-    }
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

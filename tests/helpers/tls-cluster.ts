@@ -6,14 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type pg from 'pg';
-import {
-  asServerUser,
-  assertServerBinaries,
-  chownToServerUser,
-  freePort,
-  onPath,
-  queryOnce as query,
-} from './local-postgres.js';
+import { asServerUser, assertServerBinaries, chownToServerUser, onPath, queryOnce as query } from './local-postgres.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 

@@ -3,21 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, waitUntilListening } from '../helpers/ports.js';
 
 /** How HAProxy health-checks each instance: what the service's SHUTDOWN_DELAY_MS must outlast. */
 export const HEALTH_CHECK = { interMs: 200, fastInterMs: 100, fall: 2, rise: 1 } as const;
 
 /** A free TCP port on 127.0.0.1 (closed again, so a process started next can take it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A real HAProxy (the Debian package) balancing HTTP over `backends`, health-checking each on
@@ -77,7 +68,7 @@ export class HaProxy {
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
     child.once('exit', () => process.removeListener('exit', killOnExit));
-    await proxy.#waitUntilListening();
+    await waitUntilListening(port, child, () => `haproxy (${proxy.output.join('')})`);
     return proxy;
   }
 
@@ -129,23 +120,5 @@ export class HaProxy {
       socket.once('end', () => resolve(answer));
       socket.once('error', reject);
     });
-  }
-
-  async #waitUntilListening(): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      if (this.child.exitCode !== null || this.child.pid === undefined) {
-        throw new Error(`haproxy exited with code ${this.child.exitCode}:\n${this.output.join('')}`);
-      }
-      const listening = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(this.port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      });
-      if (listening) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`haproxy did not listen on ${this.port}:\n${this.output.join('')}`);
   }
 }

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverConnections } from '../helpers/database-container.js';
+import { freePort } from '../helpers/ports.js';
 import { sampleOf } from '../helpers/prometheus-text.js';
 import { ServiceProcess } from '../helpers/service-process.js';
 import { type IsolatedDatabase, testDatabase, uniqueApplicationName } from '../helpers/test-database.js';
-import { freePort, HaProxy, HEALTH_CHECK } from './haproxy.js';
+import { HaProxy, HEALTH_CHECK } from './haproxy.js';
 import { HttpLoad, percentile, type Sent } from './http-load.js';
 
 const INSTANCES = 3;
