@@ -1,11 +1,12 @@
 import type { Pool } from 'pg';
 import type { Logger } from './logger.js';
-import { outstandingCheckouts } from './pool.js';
+import { type Checkout, outstandingCheckouts } from './pool.js';
 import { figuresOf } from './pool-figures.js';
 
 /**
  * HikariCP's leakDetectionThreshold: a connection out of the pool longer than `thresholdMs` (an
- * open transaction, a forgotten stream) is logged once, with the stack of the code that took it.
+ * open transaction, a forgotten stream) is logged once; for a transaction, with the stack where it
+ * began (see transaction-origin.ts).
  * Whoever owns it still gets to finish; the request or job that owns a Session rolls it back when
  * it ends (see `releaseSession`). Returns a function that stops watching.
  */
@@ -19,8 +20,8 @@ export function watchForLeaks(pool: Pool, thresholdMs: number, log: () => Logger
         checkout.warned = true;
         figures.leakWarnings++;
         log().warn(
-          { heldForMs: now - checkout.since, stack: checkout.origin.stack },
-          `A database connection has been out of the pool for more than ${thresholdMs} ms (DB_LEAK_WARN_MS), usually a transaction left open; it was taken at the stack below. Commit or roll back promptly, or use em.transactional().`,
+          { heldForMs: now - checkout.since, stack: checkout.origin?.stack },
+          leakMessage(checkout, thresholdMs),
         );
       }
     },
@@ -28,4 +29,12 @@ export function watchForLeaks(pool: Pool, thresholdMs: number, log: () => Logger
   );
   sweep.unref();
   return () => clearInterval(sweep);
+}
+
+function leakMessage(checkout: Checkout, thresholdMs: number): string {
+  const held = `A database connection has been out of the pool for more than ${thresholdMs} ms (DB_LEAK_WARN_MS)`;
+  if (checkout.origin) {
+    return `${held}, held by a transaction left open; it began at the stack below. Commit or roll back promptly, or use em.transactional().`;
+  }
+  return `${held} outside any transaction: a long statement, a stream, or a connection taken from the pool by hand and not released (stacks are recorded only where transactions begin).`;
 }

@@ -3,6 +3,7 @@ import { isDisconnectError } from './database-errors.js';
 import type { Logger } from './logger.js';
 import type { Orm } from './orm.js';
 import { type DatabaseFigures, figuresOf, type RetirementReason } from './pool-figures.js';
+import { transactionOrigin } from './transaction-origin.js';
 
 /** The template's pool semantics (SQLAlchemy `QueuePool`), expressed in `pg-pool` terms. */
 export interface PoolSettings {
@@ -94,7 +95,7 @@ export function supervisePool(pool: Pool, settings: PoolSettings): void {
 
   async function checkout(): Promise<PoolClient> {
     const began = performance.now();
-    const origin = captureOrigin();
+    const origin = transactionOrigin();
     // Every failed check destroys a client, and fresh clients pass, so this ends within max + 1 rounds.
     for (let round = 0; ; round++) {
       const client = await acquire();
@@ -171,11 +172,10 @@ export function invalidatePool(pool: Pool): void {
   invalidators.get(pool)?.();
 }
 
-/** A connection out of the pool: since when, and the stack of the code that took it. */
+/** A connection out of the pool: since when, and for a transaction, the stack where it began. */
 export interface Checkout {
   since: number;
-  /** Created at checkout, formatted only if printed: V8 captures frames cheaply and renders them lazily. */
-  origin: Error;
+  origin: Error | undefined;
   warned?: boolean;
 }
 
@@ -184,17 +184,6 @@ const checkouts = new WeakMap<Pool, Map<PoolClient, Checkout>>();
 /** Connections currently out of the pool (for leak detection). */
 export function outstandingCheckouts(pool: Pool): Iterable<Checkout> {
   return checkouts.get(pool)?.values() ?? [];
-}
-
-/** Just deep enough to reach the application code behind the MikroORM and Kysely frames (more costs more per checkout). */
-const ORIGIN_STACK_DEPTH = 16;
-
-function captureOrigin(): Error {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = ORIGIN_STACK_DEPTH;
-  const origin = new Error('connection taken here');
-  Error.stackTraceLimit = limit;
-  return origin;
 }
 
 /**
@@ -207,7 +196,7 @@ function captureOrigin(): Error {
  */
 function tracked(
   client: PoolClient,
-  origin: Error,
+  origin: Error | undefined,
   checkedOut: Map<PoolClient, Checkout>,
   onRelease: (client: PoolClient) => void,
 ): PoolClient {

@@ -38,6 +38,7 @@ import { ReplicaConnection, type ReplicaOptions, readConnection } from './replic
 import { isDeclaredRead, retryableRead } from './retryable-read.js';
 import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
+import { beginTransactionHere } from './transaction-origin.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
 
@@ -52,7 +53,7 @@ function sqlOf(query: Query): string {
   return (query as { sql?: string }).sql ?? '';
 }
 
-type BeginOptions = Parameters<PostgreSqlConnection['begin']>[0];
+type BeginOptions = NonNullable<Parameters<PostgreSqlConnection['begin']>[0]>;
 type Transaction = Parameters<PostgreSqlConnection['commit']>[0];
 
 /**
@@ -97,7 +98,12 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     return super.createKyselyDialect({ ...overrides, onPoolCreated: attaching } as PoolConfig);
   }
 
-  override async begin(options: BeginOptions = {}): ReturnType<PostgreSqlConnection['begin']> {
+  override begin(options: BeginOptions = {}): ReturnType<PostgreSqlConnection['begin']> {
+    // A savepoint (ctx given) takes no connection of its own.
+    return options.ctx ? this.#begin(options) : beginTransactionHere(() => this.#begin(options));
+  }
+
+  async #begin(options: BeginOptions): ReturnType<PostgreSqlConnection['begin']> {
     try {
       return await super.begin(options);
     } catch (error) {

@@ -19,6 +19,8 @@ interface StartedPool {
   pool: Pool;
   applicationName: string;
   warnings: string[];
+  /** What each warning carried besides its message (the leak warning's stack). */
+  warningDetails: Record<string, unknown>[];
 }
 
 let db: IsolatedDatabase;
@@ -46,12 +48,16 @@ async function startPool(env: Record<string, string> = {}, url = db.url): Promis
   const container = new Container();
   container.load(databaseModule(config));
   const warnings: string[] = [];
+  const warningDetails: Record<string, unknown>[] = [];
   const lifecycle = container.get(AppLifecycle).useLogger({
     info: () => undefined,
-    warn: (_details, message) => warnings.push(message),
+    warn: (details, message) => {
+      warnings.push(message);
+      warningDetails.push(details as Record<string, unknown>);
+    },
     error: (_details, message) => warnings.push(message),
   });
-  const entry = { lifecycle, orm: container.get(MikroORM), applicationName, warnings } as StartedPool;
+  const entry = { lifecycle, orm: container.get(MikroORM), applicationName, warnings, warningDetails } as StartedPool;
   started.push(entry);
   await lifecycle.start();
   entry.pool = await nativePool(entry.orm);
@@ -223,6 +229,62 @@ describe('refill to the minimum', () => {
       await terminate(pids.slice(0, 1));
       return pids.slice(0, 1);
     });
+  });
+});
+
+describe('leak warnings (DB_LEAK_WARN_MS)', () => {
+  const LEAK_WARN_MS = 200;
+  const leakWarnings = ({ warnings, warningDetails }: StartedPool) =>
+    warnings.flatMap((message, at) =>
+      message.includes('out of the pool for more than') ? [{ message, ...warningDetails[at] }] : [],
+    );
+
+  it('name the function that began a transaction left open, once', async () => {
+    const started = await startPool({ DB_POOL_MIN: '1', DB_LEAK_WARN_MS: String(LEAK_WARN_MS) });
+    const em = started.orm.em.fork();
+    async function beginsAndForgets(): Promise<void> {
+      await em.begin();
+      await em.execute('select 1');
+    }
+    await beginsAndForgets();
+    try {
+      await expect.poll(() => leakWarnings(started), { timeout: 3000 }).toHaveLength(1);
+      await sleep(LEAK_WARN_MS * 2);
+      const [warning] = leakWarnings(started);
+      expect(leakWarnings(started)).toHaveLength(1);
+      expect(warning?.message).toContain('held by a transaction left open');
+      expect(String(warning?.stack)).toContain('beginsAndForgets');
+      expect(Number(warning?.heldForMs)).toBeGreaterThanOrEqual(LEAK_WARN_MS);
+    } finally {
+      await em.rollback();
+    }
+  });
+
+  it('name the function that began an em.transactional() whose callback runs too long', async () => {
+    const started = await startPool({ DB_POOL_MIN: '1', DB_LEAK_WARN_MS: String(LEAK_WARN_MS) });
+    async function slowUnitOfWork(): Promise<void> {
+      await started.orm.em.fork().transactional(async (em) => {
+        await em.execute('select 1');
+        await sleep(LEAK_WARN_MS * 3);
+      });
+    }
+    await slowUnitOfWork();
+    const [warning] = leakWarnings(started);
+    expect(leakWarnings(started)).toHaveLength(1);
+    expect(String(warning?.stack)).toContain('slowUnitOfWork');
+  });
+
+  it('say a connection taken by hand and held is held outside any transaction, with no stack (none is recorded outside transactions)', async () => {
+    const started = await startPool({ DB_POOL_MIN: '1', DB_LEAK_WARN_MS: String(LEAK_WARN_MS) });
+    const client = await started.pool.connect();
+    try {
+      await expect.poll(() => leakWarnings(started), { timeout: 3000 }).toHaveLength(1);
+      const [warning] = leakWarnings(started);
+      expect(warning?.message).toContain('outside any transaction');
+      expect(warning?.stack).toBeUndefined();
+    } finally {
+      client.release();
+    }
   });
 });
 

@@ -41,7 +41,7 @@ describe('leak detection', () => {
     await db.drop();
   });
 
-  it('warns once, with the stack that took the connection, then rolls back and releases it', async () => {
+  it('warns once, with the stack where the transaction began, then rolls back and releases it', async () => {
     const response = await tasks.app.inject({ method: 'GET', url: '/leaky/forgotten-transaction' });
     expect(response.statusCode).toBe(200);
 
@@ -50,7 +50,7 @@ describe('leak detection', () => {
     recordFigure({
       fault: 'a handler leaves a transaction open for 900 ms (DB_LEAK_WARN_MS=300)',
       promise:
-        'one warning with the stack where the connection was taken; rolled back and released at the end of the request',
+        'one warning with the stack where the transaction began; rolled back and released at the end of the request',
       test: 'tests/faults/leak.faults.test.ts',
       sent: 1,
       failed: 0,
