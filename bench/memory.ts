@@ -8,7 +8,7 @@ import { MEMORY_ROUTE, type MemoryReport } from './servers/memory-route.js';
 import { round } from './stats.js';
 import { mixed } from './workloads.js';
 
-interface MemorySample {
+export interface MemorySample {
   afterRequests: number;
   rssMb: number;
   heapUsedMb: number;
@@ -36,13 +36,19 @@ export interface ServerMemory {
   errors: number;
 }
 
-export interface MemoryFigures {
-  first: number;
-  second: number;
+/** One run: both servers started afresh and loaded chunk by chunk side by side. */
+export interface MemoryRun {
   /** The Tasks API: the figure with the target. */
   tasksApi: ServerMemory;
   /** Server (b), same ORM and service without the binding, under the same load: the reference. */
   handWired: ServerMemory;
+}
+
+export interface MemoryFigures {
+  first: number;
+  second: number;
+  /** RSS growth differs from process to process, so it is measured in several runs and reported as a spread. */
+  runs: MemoryRun[];
 }
 
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
@@ -62,6 +68,18 @@ export async function memory(
   profile: Profile['memory'],
   progress: (message: string) => void,
 ): Promise<MemoryFigures> {
+  const runs: MemoryRun[] = [];
+  for (let run = 1; run <= profile.runs; run++) {
+    runs.push(await memoryRun(db, profile, (message) => progress(`run ${run}/${profile.runs}: ${message}`)));
+  }
+  return { first: profile.first, second: profile.second, runs };
+}
+
+async function memoryRun(
+  db: BenchDatabase,
+  profile: Profile['memory'],
+  progress: (message: string) => void,
+): Promise<MemoryRun> {
   const env = { DATABASE_URL: db.url('bench-memory'), NODE_ENV: 'production', BENCH_MEMORY_ROUTE: '1' };
   const servers = {
     tasksApi: await ServerProcess.start('memory-a', paths.bench('servers/tasks-api-with-memory.js'), {
@@ -140,10 +158,5 @@ export async function memory(
       errors: state[key].errors,
     };
   };
-  return {
-    first: profile.first,
-    second: profile.second,
-    tasksApi: summary('tasksApi'),
-    handWired: summary('handWired'),
-  };
+  return { tasksApi: summary('tasksApi'), handWired: summary('handWired') };
 }

@@ -14,7 +14,7 @@ export interface Profile {
   http: LoadProfile;
   resolution: { rounds: number; iterations: number };
   saturation: { connections: number; poolMax: number; warmupSeconds: number; measureSeconds: number };
-  memory: { connections: number; warmupRequests: number; first: number; second: number };
+  memory: { runs: number; connections: number; warmupRequests: number; first: number; second: number };
   boot: { runs: number; entities: number; fingerprint: { entities: number[]; runs: number } };
   gains: LoadProfile;
 }
@@ -24,7 +24,7 @@ const full: Profile = {
   http: { rounds: 7, initialWarmupSeconds: 10, warmupSeconds: 2, measureSeconds: 8, connections: 32 },
   resolution: { rounds: 7, iterations: 200_000 },
   saturation: { connections: 512, poolMax: 15, warmupSeconds: 3, measureSeconds: 20 },
-  memory: { connections: 32, warmupRequests: 10_000, first: 50_000, second: 500_000 },
+  memory: { runs: 3, connections: 32, warmupRequests: 10_000, first: 50_000, second: 500_000 },
   boot: { runs: 5, entities: 200, fingerprint: { entities: [20, 200, 1000], runs: 7 } },
   gains: { rounds: 3, initialWarmupSeconds: 5, warmupSeconds: 2, measureSeconds: 6, connections: 32 },
 };
@@ -34,7 +34,7 @@ const quick: Profile = {
   http: { rounds: 3, initialWarmupSeconds: 1, warmupSeconds: 0.3, measureSeconds: 1, connections: 32 },
   resolution: { rounds: 3, iterations: 50_000 },
   saturation: { connections: 512, poolMax: 15, warmupSeconds: 0.3, measureSeconds: 2 },
-  memory: { connections: 32, warmupRequests: 1_000, first: 3_000, second: 15_000 },
+  memory: { runs: 1, connections: 32, warmupRequests: 1_000, first: 3_000, second: 15_000 },
   boot: { runs: 3, entities: 200, fingerprint: { entities: [20, 200, 1000], runs: 3 } },
   gains: { rounds: 3, initialWarmupSeconds: 1, warmupSeconds: 0.5, measureSeconds: 1, connections: 32 },
 };
@@ -45,7 +45,7 @@ const smoke: Profile = {
   http: { rounds: 1, initialWarmupSeconds: 0, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
   resolution: { rounds: 1, iterations: 1_000 },
   saturation: { connections: 64, poolMax: 15, warmupSeconds: 0, measureSeconds: 0.3 },
-  memory: { connections: 4, warmupRequests: 100, first: 200, second: 600 },
+  memory: { runs: 1, connections: 4, warmupRequests: 100, first: 200, second: 600 },
   boot: { runs: 1, entities: 5, fingerprint: { entities: [5], runs: 1 } },
   gains: { rounds: 1, initialWarmupSeconds: 0, warmupSeconds: 0, measureSeconds: 0.2, connections: 4 },
 };
