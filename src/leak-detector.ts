@@ -36,5 +36,5 @@ function leakMessage(checkout: Checkout, thresholdMs: number): string {
   if (checkout.origin) {
     return `${held}, held by a transaction left open; it began at the stack below. Commit or roll back promptly, or use em.transactional().`;
   }
-  return `${held} outside any transaction: a long statement, a stream, or a connection taken from the pool by hand and not released (stacks are recorded only where transactions begin).`;
+  return `${held}, not for a transaction the application began: a long statement or flush, a stream, or a connection taken from the pool by hand and not released (stacks are recorded where em.begin(), em.transactional() or @Transactional() begin one).`;
 }

@@ -38,7 +38,6 @@ import { ReplicaConnection, type ReplicaOptions, readConnection } from './replic
 import { isDeclaredRead, retryableRead } from './retryable-read.js';
 import { SafeSchemaPostgreSqlPlatform } from './safe-schema-generator.js';
 import { sleep } from './timeout.js';
-import { beginTransactionHere } from './transaction-origin.js';
 
 type Query = string | NativeQueryBuilder | RawQueryFragment;
 
@@ -53,7 +52,7 @@ function sqlOf(query: Query): string {
   return (query as { sql?: string }).sql ?? '';
 }
 
-type BeginOptions = NonNullable<Parameters<PostgreSqlConnection['begin']>[0]>;
+type BeginOptions = Parameters<PostgreSqlConnection['begin']>[0];
 type Transaction = Parameters<PostgreSqlConnection['commit']>[0];
 
 /**
@@ -98,12 +97,7 @@ export class ResilientPostgreSqlConnection extends PostgreSqlConnection {
     return super.createKyselyDialect({ ...overrides, onPoolCreated: attaching } as PoolConfig);
   }
 
-  override begin(options: BeginOptions = {}): ReturnType<PostgreSqlConnection['begin']> {
-    // A savepoint (ctx given) takes no connection of its own.
-    return options.ctx ? this.#begin(options) : beginTransactionHere(() => this.#begin(options));
-  }
-
-  async #begin(options: BeginOptions): ReturnType<PostgreSqlConnection['begin']> {
+  override async begin(options: BeginOptions = {}): ReturnType<PostgreSqlConnection['begin']> {
     try {
       return await super.begin(options);
     } catch (error) {

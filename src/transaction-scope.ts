@@ -6,6 +6,7 @@ import {
   TransactionPropagation,
 } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { beginTransactionHere } from './transaction-origin.js';
 
 /**
  * Per database, the EntityManager of the innermost `transactional()` callback running in this
@@ -69,6 +70,9 @@ const LEAVING = new Set<`${TransactionPropagation}`>([
  *   caller staged, inside the caller's transaction. MikroORM copies the caller's pending changes
  *   into the inner fork, so they would be committed with REQUIRES_NEW or NOT_SUPPORTED even when
  *   the caller rolls back, and lost for good when a NESTED savepoint rolls back.
+ *
+ * It also records where the application begins a transaction, for the leak warning (see
+ * transaction-origin.ts); the short transactions MikroORM opens itself, for a flush, record nothing.
  */
 export function withTransactionScopes(Base: EntityManagerClass = EntityManager): EntityManagerClass {
   return class TransactionScopedEntityManager extends Base {
@@ -77,10 +81,18 @@ export function withTransactionScopes(Base: EntityManagerClass = EntityManager):
       options: Parameters<EntityManager['transactional']>[1] = {},
     ): Promise<T> {
       const current = this.getContext(false);
-      if (LEAVING.has(options.propagation ?? TransactionPropagation.NESTED) && current.isInTransaction()) {
+      const inTransaction = current.isInTransaction();
+      if (LEAVING.has(options.propagation ?? TransactionPropagation.NESTED) && inTransaction) {
         await current.flush();
       }
-      return super.transactional((em: this) => runAsCurrent(em, () => cb(em)), options);
+      const transactional = () => super.transactional((em: this) => runAsCurrent(em, () => cb(em)), options);
+      const takesConnection = !inTransaction || options.propagation === TransactionPropagation.REQUIRES_NEW;
+      return takesConnection ? beginTransactionHere(transactional) : transactional();
+    }
+
+    override async begin(options: Parameters<EntityManager['begin']>[0] = {}): Promise<void> {
+      if (options.ctx || this.getContext(false).isInTransaction()) return super.begin(options);
+      return beginTransactionHere(() => super.begin(options));
     }
   };
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Container } from 'inversify';
-import type { Pool, PoolClient } from 'pg';
+import pg, { type Pool, type PoolClient } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppLifecycle, databaseModule, loadDatabaseConfig, nativePool } from '../src/index.js';
 import { dropEveryConnection, serverConnections } from './helpers/database-container.js';
@@ -234,9 +234,9 @@ describe('refill to the minimum', () => {
 
 describe('leak warnings (DB_LEAK_WARN_MS)', () => {
   const LEAK_WARN_MS = 200;
-  const leakWarnings = ({ warnings, warningDetails }: StartedPool) =>
+  const leakWarnings = ({ warnings, warningDetails }: StartedPool): Array<Record<string, unknown>> =>
     warnings.flatMap((message, at) =>
-      message.includes('out of the pool for more than') ? [{ message, ...warningDetails[at] }] : [],
+      message.includes('out of the pool for more than') ? [{ ...warningDetails[at], message }] : [],
     );
 
   it('name the function that began a transaction left open, once', async () => {
@@ -274,13 +274,37 @@ describe('leak warnings (DB_LEAK_WARN_MS)', () => {
     expect(String(warning?.stack)).toContain('slowUnitOfWork');
   });
 
-  it('say a connection taken by hand and held is held outside any transaction, with no stack (none is recorded outside transactions)', async () => {
+  it('say a flush held up is not a transaction the application began, with no stack (MikroORM records none for its own)', async () => {
+    const started = await startPool({
+      DB_POOL_MIN: '1',
+      DB_LEAK_WARN_MS: String(LEAK_WARN_MS),
+      DB_SCHEMA_UPDATE: 'safe',
+    });
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('begin; lock table note in access exclusive mode');
+      const em = started.orm.em.fork();
+      em.create(Note, { body: 'waits for the lock' });
+      const flushing = em.flush();
+      await expect.poll(() => leakWarnings(started), { timeout: 3000 }).toHaveLength(1);
+      await locker.query('commit');
+      await flushing;
+      const [warning] = leakWarnings(started);
+      expect(warning?.message).toContain('not for a transaction the application began');
+      expect(warning?.stack).toBeUndefined();
+    } finally {
+      await locker.end();
+    }
+  });
+
+  it('say a connection taken from the pool by hand and held is not a transaction the application began', async () => {
     const started = await startPool({ DB_POOL_MIN: '1', DB_LEAK_WARN_MS: String(LEAK_WARN_MS) });
     const client = await started.pool.connect();
     try {
       await expect.poll(() => leakWarnings(started), { timeout: 3000 }).toHaveLength(1);
       const [warning] = leakWarnings(started);
-      expect(warning?.message).toContain('outside any transaction');
+      expect(warning?.message).toContain('a connection taken from the pool by hand');
       expect(warning?.stack).toBeUndefined();
     } finally {
       client.release();
