@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
 import { AppLifecycle, databaseModule } from 'inversify-mikro-orm';
 import { loadAppDatabaseConfig } from '../../src/app/database-config.js';
-import { closeGracefully } from '../../src/app/graceful-drain.js';
+import { closeGracefullyOnStop } from '../../src/app/graceful-drain.js';
 import { buildServer } from '../../src/app/server.js';
 import { stopOnSignals } from '../../src/app/signals.js';
 import { tasksModule } from '../../src/app/tasks-module.js';
@@ -40,13 +40,6 @@ export async function runTasksApi(variant: TasksApiVariant = {}): Promise<void> 
   await lifecycle.start({ container });
   const app = await buildServer(container, { logger: log });
   variant.extend?.(app);
-  const drain = {
-    delayMs: settings.shutdownDelayMs,
-    graceMs: settings.shutdownGraceMs,
-    timeoutMs: settings.shutdownTimeoutMs,
-  };
-  lifecycle.onStop('http server', () => closeGracefully(app, drain), {
-    timeoutMs: settings.shutdownDelayMs + settings.shutdownTimeoutMs + 1000,
-  });
+  closeGracefullyOnStop(lifecycle, app, settings);
   await app.listen({ port: settings.port, host: settings.host });
 }

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { AppLifecycle } from 'inversify-mikro-orm';
+import type { ServiceSettings } from './service-settings.js';
 
 export interface DrainOptions {
   /**
@@ -143,4 +145,19 @@ async function acceptQueuedConnections(server: net.Server, limitMs: number): Pro
   } finally {
     server.off('connection', count);
   }
+}
+
+/**
+ * Closes the server gracefully when the lifecycle stops, with the drain the settings describe. The
+ * lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
+ */
+export function closeGracefullyOnStop(lifecycle: AppLifecycle, app: FastifyInstance, settings: ServiceSettings): void {
+  const drain = {
+    delayMs: settings.shutdownDelayMs,
+    graceMs: settings.shutdownGraceMs,
+    timeoutMs: settings.shutdownTimeoutMs,
+  };
+  lifecycle.onStop('http server', () => closeGracefully(app, drain), {
+    timeoutMs: settings.shutdownDelayMs + settings.shutdownTimeoutMs + 1000,
+  });
 }

@@ -2,7 +2,7 @@ import { Container } from 'inversify';
 import { AppLifecycle, databaseModule, isInversifyMikroOrmError, type Logger } from 'inversify-mikro-orm';
 import { pino } from 'pino';
 import { loadAppDatabaseConfig } from './database-config.js';
-import { closeGracefully } from './graceful-drain.js';
+import { closeGracefullyOnStop } from './graceful-drain.js';
 import { buildServer } from './server.js';
 import { readServiceSettings } from './service-settings.js';
 import { stopOnSignals } from './signals.js';
@@ -28,15 +28,7 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     stopOnSignals(lifecycle, log);
     if (!(await startUnlessStopped(lifecycle, container, log))) return;
     const app = await buildServer(container, { logger: log });
-    // The lifecycle's own bound is a backstop; closeGracefully cuts connections at the drain timeout.
-    const drain = {
-      delayMs: settings.shutdownDelayMs,
-      graceMs: settings.shutdownGraceMs,
-      timeoutMs: settings.shutdownTimeoutMs,
-    };
-    lifecycle.onStop('http server', () => closeGracefully(app, drain), {
-      timeoutMs: settings.shutdownDelayMs + settings.shutdownTimeoutMs + 1000,
-    });
+    closeGracefullyOnStop(lifecycle, app, settings);
     await app.listen({ port: settings.port, host: settings.host });
   } catch (error) {
     log.fatal({ err: error }, 'The service could not start');
